@@ -1,0 +1,1 @@
+"""The command side: eventsourcing Applications, one per bounded context."""

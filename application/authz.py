@@ -1,0 +1,58 @@
+"""Who may do what: roles, and the tenancy wall between clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.accounts import Role
+from domain.base import Actor, ActorKind, DomainError, NotFound
+
+
+class PermissionDenied(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a command or query."""
+
+    user_id: UUID
+    role: Role
+    client_id: UUID | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(ActorKind.USER, str(self.user_id))
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff and admins work across all clients (staff read, admins change)."""
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        allowed = " or ".join(r.value for r in roles)
+        raise PermissionDenied(f"this needs the {allowed} role")
+
+
+def require_admin(principal: Principal) -> None:
+    require_role(principal, Role.ADMIN)
+
+
+def ensure_visible(principal: Principal, client_id: UUID | None, what: str, obj_id: UUID) -> None:
+    """Client users see only their own client's objects; others' look absent (404)."""
+    if principal.is_staff:
+        return
+    if client_id is None or client_id != principal.client_id:
+        raise NotFound(f"{what} {obj_id} not found")
+
+
+def tenant_filter(principal: Principal) -> UUID | None:
+    """The client to restrict a list to; None means every client (staff/admin)."""
+    if principal.is_staff:
+        return None
+    if principal.client_id is None:  # pragma: no cover - client users always have one
+        raise PermissionDenied("this account belongs to no client")
+    return principal.client_id

@@ -1,0 +1,65 @@
+"""Pieces every Application shares: transcodings, conflict retries, results."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, ParamSpec, TypeVar
+
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+
+from domain.base import DomainError
+
+log = logging.getLogger(__name__)
+
+MAX_CONFLICT_ATTEMPTS = 5
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ConcurrencyConflict(DomainError):
+    """Another command changed the same aggregate; retrying did not help."""
+
+
+def retry_on_conflict(fn: Callable[P, R]) -> Callable[P, R]:
+    """Re-run a command that lost an optimistic-concurrency race.
+
+    The command reloads its aggregates on each attempt, so it decides again on
+    fresh state; after MAX_CONFLICT_ATTEMPTS it gives up with a 409.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, MAX_CONFLICT_ATTEMPTS + 1):
+            try:
+                return fn(*args, **kwargs)
+            except IntegrityError:
+                log.info("conflict in %s, attempt %d", fn.__qualname__, attempt)
+        raise ConcurrencyConflict(
+            "the object was changed by another request at the same time; try again"
+        )
+
+    return wrapper
+
+
+def last_position(recordings: Sequence[Recording[Any]]) -> int | None:
+    """The notification id of the last event a command stored."""
+    return recordings[-1].notification.id if recordings else None
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def register_common_transcodings(transcoder: JSONTranscoder) -> None:
+    transcoder.register(DateAsISO())

@@ -1,0 +1,98 @@
+"""The base aggregate: every event says who caused it and in which request.
+
+The application layer opens a `CommandContext` around each command; every
+event an aggregate triggers inside it is stamped with the actor and the
+correlation id. Replaying events never consults the context, so stored
+events keep the actor they were recorded with.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+
+class ActorKind(StrEnum):
+    USER = "user"
+    DEVICE = "device"
+    SCHEDULE = "schedule"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(ActorKind.SYSTEM, name)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    actor: Actor
+    correlation_id: str
+
+
+_current: contextvars.ContextVar[CommandContext | None] = contextvars.ContextVar(
+    "sync2gear_command_context", default=None
+)
+
+
+@contextmanager
+def acting(ctx: CommandContext) -> Iterator[CommandContext]:
+    """Stamp every event triggered inside this block with `ctx`."""
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
+def _stamp() -> dict[str, str]:
+    ctx = _current.get()
+    if ctx is None:
+        raise RuntimeError("domain commands must run inside acting(CommandContext)")
+    return {
+        "actor_kind": ctx.actor.kind.value,
+        "actor_id": ctx.actor.id,
+        "correlation_id": ctx.correlation_id,
+    }
+
+
+class TracedAggregate(Aggregate):
+    """An aggregate whose events carry actor and correlation id."""
+
+    class Event(Aggregate.Event):
+        actor_kind: str
+        actor_id: str
+        correlation_id: str
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+    @classmethod
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+        return super()._create(event_class, id=id, **{**_stamp(), **kwargs})
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        super().trigger_event(event_class, **{**_stamp(), **kwargs})
+
+
+class DomainError(Exception):
+    """Base of every rule a command can break."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The object does not exist (or belongs to another tenant)."""

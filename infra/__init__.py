@@ -1,0 +1,1 @@
+"""Adapters to the outside world and the composition root (`bootstrap`)."""

@@ -1,0 +1,38 @@
+"""PostgreSQL: connection settings for the event store, and the read-model views."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.utils import Environment
+from psycopg.conninfo import conninfo_to_dict
+
+TView = TypeVar("TView", bound=TrackingRecorder)
+
+
+def eventsourcing_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[str, str]:
+    """Translate a PostgreSQL URL into the eventsourcing library's settings."""
+    info = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(info.get("host") or "localhost"),
+        "POSTGRES_PORT": str(info.get("port") or "5432"),
+        "POSTGRES_USER": str(info.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(info.get("password") or ""),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+        # With concurrent writers, DB functions let subscriptions skip events.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "CREATE_TABLE": "y",
+    }
+
+
+def construct_view(name: str, view_class: type[TView], env: dict[str, str]) -> TView:
+    """A view (tracking recorder) configured as the projection runner would."""
+    factory = InfrastructureFactory[TView].construct(env=Environment(name, env))
+    view = factory.tracking_recorder(view_class)
+    return view

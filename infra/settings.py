@@ -1,0 +1,70 @@
+"""All configuration, read from the environment (and `.env`) by pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+DEV_MEDIA_SECRET = "dev-only-insecure-media-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+
+    # Servers. Unset means "start the embedded one under data_dir".
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".data")
+    redis_prefix: str = "s2g:"
+    db_pool_size: int = Field(default=3, ge=1)
+    db_max_overflow: int = Field(default=7, ge=0)
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: list[str] = []
+
+    # Auth
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    access_token_ttl_seconds: int = Field(default=3600, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    login_rate_limit: str = "10/minute"
+
+    # Read side
+    projections_in_process: bool = True
+    wait_for_position_timeout: float = Field(default=5.0, gt=0, le=30)
+
+    # Mail: without smtp_host, mails are written to the log.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "sync2gear <noreply@sync2gear.local>"
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = 10.0
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEV_JWT_SECRET or len(secret) < 32:
+            raise ValueError("JWT_SECRET must be set to a random value of 32+ characters")
+        if not self.database_url or not self.redis_url:
+            raise ValueError("DATABASE_URL and REDIS_URL must be set in production")
+        if self.public_url.startswith("http://127.0.0.1"):
+            raise ValueError("PUBLIC_URL must be set in production")
+        return self
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)

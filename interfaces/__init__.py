@@ -1,0 +1,1 @@
+"""Entry points: the HTTP/WebSocket API, the CLI, workers and runners."""

@@ -1,0 +1,85 @@
+"""The `sync2gear` command line: run the system, run projections, manage users."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from domain.accounts import Role
+from domain.base import Actor, CommandContext
+from infra.bootstrap import bootstrap, configure_logging, describe
+from infra.settings import Settings
+
+app = typer.Typer(help="sync2gear: background music and announcements, event-sourced.",
+                  no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Start the whole system: API, projections (and embedded servers if unconfigured)."""
+    import uvicorn
+
+    from interfaces.http.app import create_app
+
+    settings = Settings()
+    configure_logging(settings)
+    container = bootstrap(settings)
+    where = describe(container)
+    host, port = host or settings.host, port or settings.port
+    console.print(
+        f"[bold green]sync2gear[/] on http://{host}:{port}  "
+        f"(docs: http://{host}:{port}/api/docs; PostgreSQL {where['database']}, "
+        f"Redis {where['redis']})"
+    )
+    uvicorn.run(create_app(container, owns_container=True), host=host, port=port,
+                log_level=settings.log_level.lower())
+
+
+@app.command()
+def projections() -> None:
+    """Run the projection runners in this process (one active per projection)."""
+    settings = Settings()
+    configure_logging(settings)
+    container = bootstrap(settings, start_projections=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"projections running: {[p.name for p in container.projections]}")
+    stop.wait()
+    container.close()
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)],
+    role: Annotated[Role, typer.Option(help="staff or admin")] = Role.ADMIN,
+) -> None:
+    """Create a sync2gear staff or admin user (not tied to a client)."""
+    if role is Role.CLIENT:
+        raise typer.BadParameter("client users sign up through /api/auth/signup/")
+    settings = Settings()
+    container = bootstrap(settings, start_projections=False)
+    try:
+        ctx = CommandContext(Actor.system("cli"), f"cli-{uuid.uuid4().hex}")
+        user, _ = container.accounts.create_user(
+            ctx, email=email, password=password, name=name, role=role, client_id=None
+        )
+        console.print(f"created {role.value} {user.email} ({user.id})")
+    finally:
+        container.close()
+
+
+def main() -> None:
+    app()

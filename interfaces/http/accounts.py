@@ -1,0 +1,62 @@
+"""`/api/users/` and `/api/clients/`: read the accounts of one's own client.
+
+Client users see their own client and its users; staff and admins see all.
+Objects of another client answer 404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from application.authz import ensure_visible, tenant_filter
+from domain.base import NotFound
+from interfaces.http.deps import (
+    ContainerDep,
+    PageDep,
+    PrincipalDep,
+    WaitForPosition,
+    paginated,
+    uuid_or_404,
+)
+from interfaces.http.schemas import ClientRow, Page, UserRow, problem_responses
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+@router.get("/users/", response_model=Page[UserRow], responses=problem_responses(401),
+            summary="Users of the caller's client (all users for staff and admins)")
+def list_users(request: Request, principal: PrincipalDep, container: ContainerDep,
+               page: PageDep, wait: WaitForPosition = None) -> dict[str, Any]:
+    container.wait_for_accounts(wait)
+    result = container.accounts_view.list_users(
+        client_id=tenant_filter(principal), offset=page.offset, limit=page.page_size
+    )
+    return paginated(request, page, result.count, result.rows)
+
+
+@router.get("/users/{user_id}/", response_model=UserRow, responses=problem_responses(401, 404),
+            summary="One user")
+def get_user(user_id: str, principal: PrincipalDep, container: ContainerDep,
+             wait: WaitForPosition = None) -> UserRow:
+    container.wait_for_accounts(wait)
+    uid = uuid_or_404(user_id)
+    row = container.accounts_view.get_user(uid)
+    if row is None:
+        raise NotFound(f"user {uid} not found")
+    ensure_visible(principal, row["client_id"], "user", uid)
+    return UserRow(**row)
+
+
+@router.get("/clients/{client_id}/", response_model=ClientRow,
+            responses=problem_responses(401, 404), summary="One client (business)")
+def get_client(client_id: str, principal: PrincipalDep, container: ContainerDep,
+               wait: WaitForPosition = None) -> ClientRow:
+    container.wait_for_accounts(wait)
+    cid = uuid_or_404(client_id)
+    ensure_visible(principal, cid, "client", cid)
+    row = container.accounts_view.get_client(cid)
+    if row is None:
+        raise NotFound(f"client {cid} not found")
+    return ClientRow(**row)

@@ -1,0 +1,52 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from infra.bootstrap import Container
+from interfaces.http import accounts, auth, health
+from interfaces.http.errors import install_error_handlers
+from interfaces.http.middleware import RequestIdMiddleware
+
+DESCRIPTION = """
+Background music and announcements for businesses, event-sourced.
+
+* Authenticate with `POST /api/auth/login/` (or sign up), then click **Authorize**
+  and paste the `access` token.
+* Every command response carries `X-Event-Position`; send it back as
+  `X-Wait-For-Position` on a query to read your own writes.
+* Errors are RFC 9457 problem documents (`application/problem+json`).
+"""
+
+
+def create_app(container: Container, *, owns_container: bool = False) -> FastAPI:
+    """Build the app around a bootstrapped container (closed on shutdown if owned)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_container:
+            container.close()
+
+    app = FastAPI(
+        title="sync2gear API", version="0.1.0", description=DESCRIPTION,
+        docs_url="/api/docs", redoc_url="/api/redoc", openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    if container.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=container.settings.cors_origins,
+            allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
+            expose_headers=["X-Request-ID", "X-Event-Position"],
+        )
+    for module in (auth, accounts, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,119 @@
+"""FastAPI dependencies: the container, the caller, command context, paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from application.authz import Principal
+from domain.accounts import InvalidToken, Role
+from domain.base import Actor, CommandContext
+from infra.bootstrap import Container
+from interfaces.http.errors import Unauthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="The `access` token from login or signup")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def current_principal(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("authentication credentials were not provided")
+    try:
+        claims = container.tokens.access(credentials.credentials)
+    except InvalidToken as e:
+        raise Unauthenticated(e.detail) from None
+    return Principal(claims.user_id, Role(claims.role), claims.client_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def request_id(request: Request) -> str:
+    return str(request.state.request_id)
+
+
+def anonymous_context(request: Request) -> CommandContext:
+    return CommandContext(Actor.system("anonymous"), request_id(request))
+
+
+def user_context(request: Request, principal: PrincipalDep) -> CommandContext:
+    return CommandContext(principal.actor, request_id(request))
+
+
+AnonymousCtx = Annotated[CommandContext, Depends(anonymous_context)]
+UserCtx = Annotated[CommandContext, Depends(user_context)]
+
+
+def set_position(response: Response, position: int | None) -> None:
+    """Tell the client how far the event store got, for read-your-writes."""
+    if position is not None:
+        response.headers["X-Event-Position"] = str(position)
+
+
+WaitForPosition = Annotated[
+    int | None,
+    Header(
+        alias="X-Wait-For-Position", ge=0,
+        description="Wait (bounded) until read models have processed this event position "
+        "(the `X-Event-Position` of an earlier command response).",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200, description="items per page")] = 50,
+) -> PageParams:
+    return PageParams(page, page_size)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def paginated(
+    request: Request, params: PageParams, count: int, results: list[Any]
+) -> dict[str, Any]:
+    """DRF's page shape: count, next, previous, results."""
+    def link(page: int) -> str:
+        return str(request.url.include_query_params(page=page, page_size=params.page_size))
+
+    has_next = params.offset + len(results) < count
+    return {
+        "count": count,
+        "next": link(params.page + 1) if has_next else None,
+        "previous": link(params.page - 1) if params.page > 1 else None,
+        "results": results,
+    }
+
+
+def uuid_or_404(value: str) -> UUID:
+    from domain.base import NotFound
+
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"{value} not found") from None

@@ -1,0 +1,1 @@
+"""Read models: projections that turn events into views, each tracked exactly once."""

@@ -1,0 +1,121 @@
+"""The users and clients read model, behind `/api/auth/me` and the admin lists."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
+
+from domain.client import Client
+from domain.user import User
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    count: int
+    rows: list[Row]
+
+
+class AccountsView(TrackingRecorder, ABC):
+    """Clients and users as rows; every write also records its tracking position."""
+
+    @abstractmethod
+    def insert_client(self, row: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def update_client(self, client_id: UUID, changes: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def insert_user(self, row: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def update_user(self, user_id: UUID, changes: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def get_client(self, client_id: UUID) -> Row | None: ...
+
+    @abstractmethod
+    def get_user(self, user_id: UUID) -> Row | None: ...
+
+    @abstractmethod
+    def list_users(self, *, client_id: UUID | None, offset: int, limit: int) -> Page: ...
+
+    @abstractmethod
+    def list_clients(self, *, offset: int, limit: int) -> Page: ...
+
+
+_CLIENT_FIELD = {"tier": "subscription_tier", "status": "subscription_status"}
+
+
+class AccountsProjection(Projection[AccountsView]):
+    name = "accounts_view"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Events this view does not show still advance its position."""
+        self.view.insert_tracking(tracking)
+
+    @process_event.register
+    def _client_registered(self, e: Client.Registered, tracking: Tracking) -> None:
+        self.view.insert_client(
+            {
+                "id": e.originator_id, "name": e.name, "email": e.email, "phone": e.phone,
+                "subscription_tier": e.tier, "subscription_status": "active",
+                "subscription_start": e.subscription_start, "subscription_end": None,
+                "max_devices": e.max_devices, "max_storage_gb": e.max_storage_gb,
+                "is_active": True, "created_at": e.timestamp, "updated_at": e.timestamp,
+            },
+            tracking,
+        )
+
+    @process_event.register
+    def _client_changed(self, e: Client.DetailsChanged, tracking: Tracking) -> None:
+        changes = {_CLIENT_FIELD.get(k, k): v for k, v in e.changes.items()}
+        self.view.update_client(e.originator_id, _touch(changes, e), tracking)
+
+    @process_event.register
+    def _client_status(self, e: Client.StatusChanged, tracking: Tracking) -> None:
+        self.view.update_client(
+            e.originator_id, _touch({"subscription_status": e.status}, e), tracking
+        )
+
+    @process_event.register
+    def _user_registered(self, e: User.Registered, tracking: Tracking) -> None:
+        self.view.insert_user(
+            {
+                "id": e.originator_id, "email": e.email, "name": e.name,
+                "client_id": e.client_id, "role": e.role, "phone": e.phone,
+                "timezone": e.timezone, "is_active": True, "last_login": None,
+                "created_at": e.timestamp, "updated_at": e.timestamp,
+            },
+            tracking,
+        )
+
+    @process_event.register
+    def _profile(self, e: User.ProfileUpdated, tracking: Tracking) -> None:
+        changes = {"name": e.name, "phone": e.phone, "timezone": e.timezone}
+        self.view.update_user(e.originator_id, _touch(changes, e), tracking)
+
+    @process_event.register
+    def _login(self, e: User.LoggedIn, tracking: Tracking) -> None:
+        self.view.update_user(e.originator_id, {"last_login": e.at}, tracking)
+
+    @process_event.register
+    def _role(self, e: User.RoleChanged, tracking: Tracking) -> None:
+        self.view.update_user(e.originator_id, _touch({"role": e.role}, e), tracking)
+
+    @process_event.register
+    def _active(self, e: User.ActiveChanged, tracking: Tracking) -> None:
+        self.view.update_user(e.originator_id, _touch({"is_active": e.is_active}, e), tracking)
+
+
+def _touch(changes: Row, e: CanMutateAggregate[Any]) -> Row:
+    return {**changes, "updated_at": e.timestamp}
