@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY domain domain
+COPY application application
+COPY projections projections
+COPY infra infra
+COPY interfaces interfaces
+RUN pip install .
+EXPOSE 8000
+CMD ["sync2gear", "run", "--host", "0.0.0.0"]

@@ -1,0 +1,70 @@
+"""Helpers to run sync2gear's real processes against this run's servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(base_url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/api/health/", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{base_url} did not come up in {timeout} s")
+
+
+@pytest.fixture
+def process_env(test_database: str, servers: dict[str, str], redis_prefix: str,
+                tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": test_database,
+        "REDIS_URL": servers["redis_url"],
+        "REDIS_PREFIX": redis_prefix,
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start `sync2gear ARGS...` processes; all are terminated after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"{args[0]}-{len(started)}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([str(BIN / "sync2gear"), *args], env=env, cwd=tmp_path,
+                                stdout=log, stderr=subprocess.STDOUT)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.terminate()
+    for proc in started:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
