@@ -31,7 +31,7 @@ from domain.accounts import (
 )
 from domain.base import Actor, ActorKind, CommandContext, NotFound, acting
 from domain.client import Client
-from domain.email_index import KeyIndex, email_key, index_id
+from domain.key_index import KeyIndex, email_key, index_id
 from domain.session import Session
 from domain.user import User
 
@@ -105,7 +105,7 @@ class AccountsApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
         assert isinstance(index, KeyIndex)
-        return self.get_user(index.owner_id)
+        return None if index.owner_id is None else self.get_user(index.owner_id)
 
     def _get(self, aggregate_id: UUID, cls: type[Any], what: str) -> Any:
         try:

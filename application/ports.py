@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
 
 
 class PasswordHasher(Protocol):
@@ -13,3 +15,80 @@ class PasswordHasher(Protocol):
 
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class BlobStorage(Protocol):
+    """Where media files live (a local folder, or S3). Keys are `/`-separated paths."""
+
+    def put(self, key: str, source: BinaryIO, content_type: str) -> None:
+        """Store the whole stream under `key` (streamed, never read into memory at once)."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def download_to(self, key: str, path: Path) -> None:
+        """Copy the object to a local file (for workers that need a real file)."""
+
+    def delete(self, key: str) -> None:
+        """Remove the object; removing a missing key is not an error."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def signed_url(
+        self, key: str, *, expires_in: int, content_type: str | None = None
+    ) -> str:
+        """An expiring URL a device or browser can GET (supports HTTP Range)."""
+
+
+@dataclass(frozen=True)
+class AudioProbe:
+    """What a quick look at a file's content tells: its real format and length."""
+
+    format: str  # one of domain.library MUSIC_FORMATS / ANNOUNCEMENT_FORMATS
+    content_type: str  # e.g. audio/mpeg
+    duration: float  # seconds, > 0
+    bitrate: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+@dataclass(frozen=True)
+class AudioTags:
+    title: str | None
+    artist: str | None
+    album: str | None
+    genre: str | None
+    year: int | None
+    duration: float
+    cover: bytes | None = None  # embedded cover art, raw image bytes
+    cover_mime: str | None = None
+
+
+class AudioInspector(Protocol):
+    def probe(self, path: Path, allowed: frozenset[str]) -> AudioProbe:
+        """Identify the audio format by content. Raises UnsupportedMediaType when the
+        content is not an allowed audio format, InvalidMedia when it is but cannot be
+        read (truncated, zero length)."""
+
+    def read_tags(self, path: Path) -> AudioTags:
+        """Full metadata extraction. Raises InvalidMedia when unreadable."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str  # jpeg, png, webp, gif
+    content_type: str
+    width: int
+    height: int
+
+
+class ImageProcessor(Protocol):
+    def inspect(self, data: bytes) -> ImageInfo:
+        """Validate image bytes. Raises UnsupportedMediaType / InvalidMedia."""
+
+    def thumbnail(self, data: bytes, size: int) -> bytes:
+        """A JPEG that fits in size×size, aspect ratio kept."""
+
+
+class SpeechSynthesizer(Protocol):
+    def synthesize(self, text: str, *, voice: str | None, language: str, out_dir: Path) -> Path:
+        """Speak `text` into an audio file in `out_dir`; returns its path."""

@@ -1,0 +1,127 @@
+"""The Folder aggregate: an ordered collection of tracks (or announcements)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import NotFound, TracedAggregate
+from domain.library import FolderType, InvalidOrder, LibraryError
+
+
+class Folder(TracedAggregate):
+    class Created(TracedAggregate.Created):
+        client_id: UUID
+        type: str
+        name: str
+        description: str
+
+    @event(Created)
+    def __init__(self, client_id: UUID, type: str, name: str, description: str) -> None:  # noqa: A002
+        self.client_id = client_id
+        self.type = FolderType(type)
+        self.name = name
+        self.description = description
+        self.items: list[UUID] = []
+        self.cover_key: str | None = None
+        self.thumbnail_key: str | None = None
+        self.is_deleted = False
+
+    @classmethod
+    def create(
+        cls, *, client_id: UUID, type: FolderType, name: str, description: str = ""  # noqa: A002
+    ) -> Folder:
+        if not name.strip():
+            raise LibraryError("a folder needs a name")
+        return cls(client_id=client_id, type=FolderType(type).value, name=name.strip(),
+                   description=description)
+
+    class DetailsChanged(TracedAggregate.Event):
+        changes: dict[str, Any]
+
+    def change(self, **changes: Any) -> None:
+        self._check_alive()
+        unknown = set(changes) - {"name", "description"}
+        if unknown:
+            raise LibraryError(f"these folder fields cannot be changed: {sorted(unknown)}")
+        if "name" in changes and not str(changes["name"]).strip():
+            raise LibraryError("a folder needs a name")
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if changed:
+            self._details_changed(changes=changed)
+
+    @event(DetailsChanged)
+    def _details_changed(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    class ItemAdded(TracedAggregate.Event):
+        item_id: UUID
+
+    def add(self, item_id: UUID) -> None:
+        self._check_alive()
+        if item_id not in self.items:
+            self._item_added(item_id=item_id)
+
+    @event(ItemAdded)
+    def _item_added(self, item_id: UUID) -> None:
+        self.items.append(item_id)
+
+    class ItemRemoved(TracedAggregate.Event):
+        item_id: UUID
+
+    def remove(self, item_id: UUID) -> None:
+        if item_id in self.items:
+            self._item_removed(item_id=item_id)
+
+    @event(ItemRemoved)
+    def _item_removed(self, item_id: UUID) -> None:
+        self.items.remove(item_id)
+
+    class Reordered(TracedAggregate.Event):
+        items: list[UUID]
+
+    def reorder(self, items: list[UUID]) -> None:
+        """Replace the order at once; the new order must hold exactly the same items."""
+        self._check_alive()
+        if len(items) != len(set(items)) or set(items) != set(self.items):
+            raise InvalidOrder(
+                "the new order must list each of the folder's "
+                f"{len(self.items)} items exactly once"
+            )
+        if items != self.items:
+            self._reordered(items=list(items))
+
+    @event(Reordered)
+    def _reordered(self, items: list[UUID]) -> None:
+        self.items = list(items)
+
+    class CoverSet(TracedAggregate.Event):
+        cover_key: str
+        thumbnail_key: str
+
+    def set_cover(self, cover_key: str, thumbnail_key: str) -> None:
+        self._check_alive()
+        self._cover_set(cover_key=cover_key, thumbnail_key=thumbnail_key)
+
+    @event(CoverSet)
+    def _cover_set(self, cover_key: str, thumbnail_key: str) -> None:
+        self.cover_key, self.thumbnail_key = cover_key, thumbnail_key
+
+    class Deleted(TracedAggregate.Event):
+        pass
+
+    def delete(self) -> None:
+        self._check_alive()
+        self._deleted()
+
+    @event(Deleted)
+    def _deleted(self) -> None:
+        self.is_deleted = True
+        self.items = []
+
+    def _check_alive(self) -> None:
+        if self.is_deleted:
+            raise NotFound(f"folder {self.id} not found")
