@@ -56,3 +56,19 @@ def tenant_filter(principal: Principal) -> UUID | None:
     if principal.client_id is None:  # pragma: no cover - client users always have one
         raise PermissionDenied("this account belongs to no client")
     return principal.client_id
+
+
+def write_scope(principal: Principal) -> UUID | None:
+    """The client whose objects the caller may change; None means any (admins)."""
+    if principal.role is Role.ADMIN:
+        return None
+    if principal.role is Role.STAFF:
+        raise PermissionDenied("staff have read-only access")
+    return tenant_filter(principal)
+
+
+def owning_client(principal: Principal) -> UUID:
+    """The client new library objects belong to: only client users create them."""
+    if principal.role is not Role.CLIENT or principal.client_id is None:
+        raise PermissionDenied("only users of a client can add to its library")
+    return principal.client_id

@@ -91,10 +91,14 @@ class LibraryApplication(Application[UUID]):
         return agg
 
     def used_bytes(self, client_id: UUID) -> int:
-        quota = self._quota(client_id)
+        try:
+            quota: StorageQuota = self.repository.get(quota_id(client_id))
+        except AggregateNotFoundError:
+            return 0
         return quota.used_bytes
 
     def _quota(self, client_id: UUID) -> StorageQuota:
+        """The client's quota, opened on first use (call inside `acting`)."""
         try:
             quota: StorageQuota = self.repository.get(quota_id(client_id))
         except AggregateNotFoundError:
@@ -180,8 +184,8 @@ class LibraryApplication(Application[UUID]):
         """Record an uploaded track: unique content, within quota, in its folder, at once."""
         folder = self._target_folder(folder_id, client_id, FolderType.MUSIC)
         index = self._claim_content(client_id, "track", upload.sha256, track_id, upload.filename)
-        quota = self._quota(client_id)
         with acting(ctx):
+            quota = self._quota(client_id)
             quota.reserve(track_id, upload.file_size, limit_bytes)
             track = Track.upload(
                 id=track_id, client_id=client_id, folder_id=folder_id,
@@ -198,6 +202,14 @@ class LibraryApplication(Application[UUID]):
             if folder is not None:
                 folder.add(track_id)
         return track, last_position(self.save(quota, track, index, folder))
+
+    def content_owner(self, client_id: UUID, kind: str, sha256: str) -> UUID | None:
+        """The item that holds this content in the client's library, if any."""
+        try:
+            index: KeyIndex = self.repository.get(index_id(content_key(client_id, kind, sha256)))
+        except AggregateNotFoundError:
+            return None
+        return index.owner_id
 
     def _claim_content(
         self, client_id: UUID, kind: str, sha256: str, new_id: UUID, filename: str
@@ -309,8 +321,8 @@ class LibraryApplication(Application[UUID]):
         title: str, folder_id: UUID | None, is_recording: bool, limit_bytes: int,
     ) -> tuple[Announcement, int | None]:
         folder = self._target_folder(folder_id, client_id, FolderType.ANNOUNCEMENT)
-        quota = self._quota(client_id)
         with acting(ctx):
+            quota = self._quota(client_id)
             quota.reserve(ann_id, upload.file_size, limit_bytes)
             ann = Announcement.upload(
                 id=ann_id, client_id=client_id, title=title or upload.filename,
@@ -342,10 +354,10 @@ class LibraryApplication(Application[UUID]):
         ann = self._owned(ann_id, Announcement, "announcement", None)
         if ann.is_deleted:
             return None
-        quota = self._quota(ann.client_id)
         with acting(ctx):
             if not ann.record_speech(media):
                 return None
+            quota = self._quota(ann.client_id)
             quota.reserve(ann.id, media.file_size, limit_bytes)
         return last_position(self.save(ann, quota))
 

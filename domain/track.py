@@ -39,7 +39,7 @@ class Track(TracedAggregate):
         self.content_type = content_type
         self.format = format
         self.duration = duration
-        self.title = _stem(filename)
+        self.title = default_title(filename)
         self.artist = self.album = self.genre = ""
         self.year: int | None = None
         self.cover_key: str | None = None
@@ -176,7 +176,8 @@ class Track(TracedAggregate):
             raise TrackDeleted(f"track {self.id} has been deleted")
 
 
-def _stem(filename: str) -> str:
+def default_title(filename: str) -> str:
+    """A track's title before its tags are read: the file name without extension."""
     name = filename.rsplit("/", 1)[-1]
     stem = name.rsplit(".", 1)[0] if "." in name else name
     return stem.strip() or "Untitled"

@@ -11,25 +11,33 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import redis
+from eventsourcing.persistence import TrackingRecorder
 
 from application.accounts import AccountsApplication
+from application.library import LibraryApplication
+from application.media_jobs import MediaProcessor
+from application.ports import BlobStorage
+from domain.quota import GB
 from infra.embedded import EmbeddedServers
+from infra.jobs import Jobs, JobsView, jobs_projection, redis_broker
 from infra.mail import build_mailer
+from infra.media import MutagenInspector, PillowImages
 from infra.postgres import construct_view, eventsourcing_env
 from infra.postgres.accounts_view import PostgresAccountsView
+from infra.postgres.library_view import PostgresLibraryView
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
 from infra.ratelimit import RateLimiter
 from infra.security import Argon2Hasher, TokenService
 from infra.settings import Settings
+from infra.storage import LocalStorage, S3Storage
+from infra.tts import build_synthesizer
 from projections.accounts import AccountsProjection
+from projections.library import LibraryProjection
 
 log = logging.getLogger(__name__)
-
-PROJECTIONS = (
-    ProjectionSpec(AccountsApplication, AccountsProjection, PostgresAccountsView),
-)
 
 
 class ReadModelLagging(Exception):
@@ -49,46 +57,92 @@ class Container:
     rate_limiter: RateLimiter
     accounts: AccountsApplication
     accounts_view: PostgresAccountsView
+    library: LibraryApplication
+    library_view: PostgresLibraryView
+    storage: BlobStorage
+    inspector: MutagenInspector
+    images: PillowImages
+    jobs: Jobs
+    processor: MediaProcessor
+    specs: list[ProjectionSpec]
     embedded: EmbeddedServers | None = None
     projections: list[SupervisedProjection] = field(default_factory=list)
+    _lag_views: dict[str, tuple[TrackingRecorder, str]] = field(default_factory=dict)
 
     def start_projections(self) -> None:
-        for spec in PROJECTIONS:
+        for spec in self.specs:
             supervised = SupervisedProjection(spec, self.es_env, self.database_url)
             supervised.start()
             self.projections.append(supervised)
 
-    def wait_for_accounts(self, position: int | None, timeout: float | None = None) -> None:
-        """Block until the accounts read model has processed `position`."""
+    def _wait(self, view: TrackingRecorder, app_name: str, position: int | None,
+              timeout: float | None) -> None:
         if position is None:
             return
         timeout = timeout or self.settings.wait_for_position_timeout
         deadline = time.monotonic() + timeout
         delay = 0.005
-        while not self.accounts_view.has_tracking_id(self.accounts.name, position):
+        while not view.has_tracking_id(app_name, position):
             if time.monotonic() > deadline:
                 raise ReadModelLagging(position, timeout)
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
 
+    def wait_for_accounts(self, position: int | None, timeout: float | None = None) -> None:
+        """Block until the accounts read model has processed `position`."""
+        self._wait(self.accounts_view, self.accounts.name, position, timeout)
+
+    def wait_for_library(self, position: int | None, timeout: float | None = None) -> None:
+        self._wait(self.library_view, self.library.name, position, timeout)
+
+    def storage_limit(self, client_id: UUID) -> int:
+        """The client's quota in bytes, read from the accounts context (command side)."""
+        return self.processor.storage_limit(client_id)
+
     def projection_lag(self) -> dict[str, int]:
-        head = self.accounts.recorder.max_notification_id() or 0
-        done = self.accounts_view.max_tracking_id(self.accounts.name) or 0
-        return {"accounts_view": head - done}
+        heads = {
+            self.accounts.name: self.accounts.recorder.max_notification_id() or 0,
+            self.library.name: self.library.recorder.max_notification_id() or 0,
+        }
+        return {
+            name: heads[app_name] - (view.max_tracking_id(app_name) or 0)
+            for name, (view, app_name) in self._lag_views.items()
+        }
 
     def close(self) -> None:
+        self.jobs.stop_worker()
         for supervised in self.projections:
             supervised.stop()
         self.projections.clear()
-        self.accounts.close()
-        self.accounts_view.datastore.close()
+        for app in (self.accounts, self.library):
+            app.close()
+        for view, _ in self._lag_views.values():
+            view.datastore.close()  # type: ignore[attr-defined]
+        self.jobs.broker.close()
         self.redis.close()
         if self.embedded is not None:
             self.embedded.close()
 
 
+def build_storage(settings: Settings) -> BlobStorage:
+    if settings.storage_backend == "s3":
+        assert settings.s3_bucket is not None
+        secret = settings.aws_secret_access_key
+        return S3Storage(
+            bucket=settings.s3_bucket, region=settings.s3_region,
+            endpoint_url=settings.s3_endpoint_url, access_key_id=settings.aws_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            create_bucket=settings.s3_create_bucket,
+        )
+    return LocalStorage(
+        settings.media_root, settings.media_signing_key.get_secret_value().encode(),
+        settings.public_url,
+    )
+
+
 def bootstrap(
-    settings: Settings | None = None, *, start_projections: bool | None = None
+    settings: Settings | None = None, *, start_projections: bool | None = None,
+    start_workers: bool | None = None,
 ) -> Container:
     settings = settings or Settings()
     embedded = None
@@ -105,11 +159,20 @@ def bootstrap(
         mailer=build_mailer(settings),
         reset_link=lambda token: f"{settings.public_url}/reset-password?token={token}",
     )
+    library = LibraryApplication(es_env)
+    storage = build_storage(settings)
+    inspector, images = MutagenInspector(), PillowImages()
+    processor = MediaProcessor(
+        library, storage, inspector, images,
+        build_synthesizer(settings.google_application_credentials),
+        storage_limit=lambda cid: accounts.get_client(cid).max_storage_gb * GB,
+    )
+    jobs = Jobs(redis_broker(redis_url, settings.redis_prefix), lambda: processor)
+    accounts_view = construct_view(AccountsProjection.name, PostgresAccountsView, es_env)
+    library_view = construct_view(LibraryProjection.name, PostgresLibraryView, es_env)
+    jobs_class = jobs_projection(jobs)
     container = Container(
-        settings=settings,
-        database_url=database_url,
-        redis_url=redis_url,
-        es_env=es_env,
+        settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
         redis=redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2),
         tokens=TokenService(
             settings.jwt_secret.get_secret_value(),
@@ -117,13 +180,25 @@ def bootstrap(
             timedelta(seconds=settings.refresh_token_ttl_seconds),
         ),
         rate_limiter=RateLimiter(redis_url, settings.redis_prefix, settings.login_rate_limit),
-        accounts=accounts,
-        accounts_view=construct_view(AccountsProjection.name, PostgresAccountsView, es_env),
+        accounts=accounts, accounts_view=accounts_view,
+        library=library, library_view=library_view,
+        storage=storage, inspector=inspector, images=images, jobs=jobs, processor=processor,
+        specs=[
+            ProjectionSpec(AccountsApplication, AccountsProjection, PostgresAccountsView),
+            ProjectionSpec(LibraryApplication, LibraryProjection, PostgresLibraryView),
+            ProjectionSpec(LibraryApplication, jobs_class, JobsView),
+        ],
         embedded=embedded,
     )
-    run_here = settings.projections_in_process if start_projections is None else start_projections
-    if run_here:
+    container._lag_views = {
+        AccountsProjection.name: (accounts_view, accounts.name),
+        LibraryProjection.name: (library_view, library.name),
+        jobs_class.name: (construct_view(jobs_class.name, JobsView, es_env), library.name),
+    }
+    if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()
+    if settings.workers_in_process if start_workers is None else start_workers:
+        jobs.start_worker(settings.worker_threads)
     return container
 
 

@@ -42,6 +42,29 @@ class Settings(BaseSettings):
     projections_in_process: bool = True
     wait_for_position_timeout: float = Field(default=5.0, gt=0, le=30)
 
+    # Media storage: a local folder (default) or S3 (or any S3-compatible store).
+    storage_backend: Literal["local", "s3"] = "local"
+    media_dir: Path | None = None  # default: DATA_DIR/media
+    media_signing_key: SecretStr = SecretStr(DEV_MEDIA_SECRET)
+    media_url_ttl_seconds: int = Field(default=3600, gt=0)
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    s3_create_bucket: bool = False
+    max_upload_mb: int = Field(default=200, gt=0)
+    max_image_mb: int = Field(default=10, gt=0)
+    max_files_per_upload: int = Field(default=50, gt=0)
+
+    # Background work (dramatiq on Redis)
+    workers_in_process: bool = True
+    worker_threads: int = Field(default=2, ge=1)
+
+    # Text to speech: Google Cloud when credentials are given, else espeak-ng.
+    google_application_credentials: str | None = None
+    tts_default_language: str = "en-US"
+
     # Mail: without smtp_host, mails are written to the log.
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -61,9 +84,28 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be set to a random value of 32+ characters")
         if not self.database_url or not self.redis_url:
             raise ValueError("DATABASE_URL and REDIS_URL must be set in production")
+        media_secret = self.media_signing_key.get_secret_value()
+        if self.storage_backend == "local" and (
+            media_secret == DEV_MEDIA_SECRET or len(media_secret) < 32
+        ):
+            raise ValueError("MEDIA_SIGNING_KEY must be set to a random value of 32+ characters")
         if self.public_url.startswith("http://127.0.0.1"):
             raise ValueError("PUBLIC_URL must be set in production")
         return self
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        return self
+
+    @property
+    def media_root(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def smtp_configured(self) -> bool:

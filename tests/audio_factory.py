@@ -14,8 +14,9 @@ import subprocess
 import sys
 import wave
 from fractions import Fraction
-from io import BytesIO
+from io import BytesIO, RawIOBase
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 import av
 import lameenc
@@ -61,7 +62,7 @@ def make_mp3(
     artist: str | None = None,
     album: str | None = None,
     genre: str | None = None,
-    year: int | None = None,
+    year: int | str | None = None,
     cover: bytes | None = None,
 ) -> Path:
     """An MP3 with an ID3v2 tag holding whichever fields are given."""
@@ -78,50 +79,110 @@ def make_mp3(
     return path
 
 
-def _encode_with_av(path: Path, seconds: float, container: str, codec: str, rate: int) -> Path:
-    """Encode a sine tone with PyAV (Opus wants 48 kHz)."""
-    pcm = sine_pcm(seconds, rate=rate)
-    with av.open(str(path), "w", format=container) as output:
-        stream = output.add_stream(codec, rate=rate)
-        stream.layout = "mono"  # type: ignore[union-attr]
-        chunk = 960 * 2  # 20 ms of 16-bit mono at 48 kHz
+def _encode_with_av(
+    target: Path | BinaryIO,
+    seconds: float,
+    container: str,
+    codec: str,
+    rate: int,
+    *,
+    stereo: bool = False,
+    options: dict[str, str] | None = None,
+) -> None:
+    """Encode a sine tone with PyAV into a file name or a writable stream."""
+    mono = sine_pcm(seconds, rate=rate)
+    pcm = _interleave(mono) if stereo else mono
+    layout, width = ("stereo", 4) if stereo else ("mono", 2)
+    with av.open(target, "w", format=container) as output:
+        stream: Any = output.add_stream(codec, rate=rate, options=options or {})
+        stream.layout = layout
+        chunk = 1024 * width  # 1024 samples per frame
         for start in range(0, len(pcm), chunk):
             piece = pcm[start : start + chunk]
-            frame = av.AudioFrame(format="s16", layout="mono", samples=len(piece) // 2)
+            frame = av.AudioFrame(format="s16", layout=layout, samples=len(piece) // width)
             frame.planes[0].update(piece)
             frame.sample_rate = rate
-            frame.pts = start // 2
+            frame.pts = start // width
             frame.time_base = Fraction(1, rate)
-            for packet in stream.encode(frame):  # type: ignore[union-attr]
+            for packet in stream.encode(frame):
                 output.mux(packet)
-        for packet in stream.encode(None):  # type: ignore[union-attr]
+        for packet in stream.encode(None):
             output.mux(packet)
-    return path
+
+
+def _interleave(mono: bytes) -> bytes:
+    """The same 16-bit samples on both channels."""
+    return b"".join(mono[i : i + 2] * 2 for i in range(0, len(mono), 2))
 
 
 def make_ogg_opus(path: Path, seconds: float) -> Path:
-    return _encode_with_av(path, seconds, "ogg", "libopus", 48000)
+    _encode_with_av(path, seconds, "ogg", "libopus", 48000)
+    return path
 
 
-def make_webm(path: Path, seconds: float) -> Path:
-    """What a browser's MediaRecorder uploads: Opus audio in a WebM container."""
-    return _encode_with_av(path, seconds, "webm", "libopus", 48000)
+def make_ogg_vorbis(path: Path, seconds: float) -> Path:
+    # FFmpeg's own Vorbis encoder is "experimental" and only does stereo.
+    _encode_with_av(path, seconds, "ogg", "vorbis", RATE, stereo=True, options={"strict": "-2"})
+    return path
+
+
+def make_m4a(path: Path, seconds: float) -> Path:
+    _encode_with_av(path, seconds, "ipod", "aac", RATE)
+    return path
+
+
+def make_aac(path: Path, seconds: float) -> Path:
+    """Raw AAC in ADTS frames (no container, no ID3), as some recorders save it."""
+    _encode_with_av(path, seconds, "adts", "aac", RATE)
+    return path
 
 
 def make_flac(path: Path, seconds: float) -> Path:
-    return _encode_with_av(path, seconds, "flac", "flac", RATE)
+    _encode_with_av(path, seconds, "flac", "flac", RATE)
+    return path
+
+
+class _Unseekable(RawIOBase):
+    """A write-only stream that cannot seek, like a live upload."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink = sink
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self.sink.write(bytes(data))
+
+
+def make_webm(path: Path, seconds: float, *, live: bool = False) -> Path:
+    """Opus audio in a WebM container, what a browser's MediaRecorder uploads.
+
+    `live=True` writes through a stream that cannot seek, so the muxer cannot go
+    back to fill in the duration: like MediaRecorder's files, it has none.
+    """
+    if not live:
+        _encode_with_av(path, seconds, "webm", "libopus", 48000)
+        return path
+    with path.open("wb") as sink:
+        _encode_with_av(cast(BinaryIO, _Unseekable(sink)), seconds, "webm", "libopus", 48000)
+    return path
+
+
+def make_image(size: tuple[int, int] = (64, 64), fmt: str = "PNG") -> bytes:
+    """A solid-colour image in any format Pillow writes (PNG, JPEG, WEBP, GIF, BMP...)."""
+    mode = "RGBA" if fmt in {"PNG", "WEBP"} else "RGB"
+    out = BytesIO()
+    Image.new(mode, size, (200, 30, 30)).save(out, fmt)
+    return out.getvalue()
 
 
 def make_png(size: tuple[int, int] = (64, 64)) -> bytes:
-    out = BytesIO()
-    Image.new("RGBA", size, (200, 30, 30, 255)).save(out, "PNG")
-    return out.getvalue()
+    return make_image(size, "PNG")
 
 
 def make_jpeg(size: tuple[int, int] = (64, 64)) -> bytes:
-    out = BytesIO()
-    Image.new("RGB", size, (30, 30, 200)).save(out, "JPEG")
-    return out.getvalue()
+    return make_image(size, "JPEG")
 
 
 def truncated_mp3(path: Path, keep: int = 200) -> Path:

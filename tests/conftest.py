@@ -7,6 +7,8 @@ and removes both at the end.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,13 +27,20 @@ from interfaces.http.app import create_app
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Server URLs: DATABASE_URL / REDIS_URL if set, else embedded ones."""
-    embedded = EmbeddedServers(tmp_path_factory.mktemp("servers"))
+def servers() -> Iterator[dict[str, str]]:
+    """Server URLs: DATABASE_URL / REDIS_URL if set, else embedded ones.
+
+    Embedded servers live outside pytest's temporary tree: another pytest run
+    starting meanwhile resets that tree's permissions, which the embedded
+    PostgreSQL (running as its own user) would then lose access to.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="s2g-test-servers-"))
+    embedded = EmbeddedServers(folder)
     database_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
     redis_url = os.environ.get("REDIS_URL") or embedded.redis_url()
     yield {"database_url": database_url, "redis_url": redis_url}
     embedded.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

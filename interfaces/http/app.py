@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from infra.bootstrap import Container
-from interfaces.http import accounts, auth, health
+from interfaces.http import accounts, announcements, auth, health, media, music
 from interfaces.http.errors import install_error_handlers
-from interfaces.http.middleware import RequestIdMiddleware
+from interfaces.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 
 DESCRIPTION = """
 Background music and announcements for businesses, event-sourced.
@@ -40,6 +40,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
     )
     app.state.container = container
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit_for=_body_limits(container))
     app.add_middleware(RequestIdMiddleware)
     if container.settings.cors_origins:
         app.add_middleware(
@@ -47,6 +48,20 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
             allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
             expose_headers=["X-Request-ID", "X-Event-Position"],
         )
-    for module in (auth, accounts, health):
+    for module in (auth, accounts, music, announcements, media, health):
         app.include_router(module.router)
     return app
+
+
+def _body_limits(container: Container) -> Callable[[str], int | None]:
+    s = container.settings
+    uploads = s.max_upload_bytes * s.max_files_per_upload + 1024 * 1024
+    images = s.max_image_mb * 1024 * 1024 + 1024 * 1024
+
+    def limit_for(path: str) -> int | None:
+        if path.endswith("/upload/"):
+            return uploads
+        if path.endswith("/cover/"):
+            return images
+        return 1024 * 1024  # JSON bodies
+    return limit_for

@@ -28,6 +28,16 @@ from domain.accounts import (
     WrongPassword,
 )
 from domain.base import DomainError, NotFound
+from domain.library import (
+    DuplicateMedia,
+    FolderTypeMismatch,
+    InvalidMedia,
+    InvalidOrder,
+    MediaTooLarge,
+    StorageQuotaExceeded,
+    TrackDeleted,
+    UnsupportedMediaType,
+)
 from infra.bootstrap import ReadModelLagging
 from infra.ratelimit import RateLimited
 
@@ -47,6 +57,14 @@ STATUS: list[tuple[type[Exception], int]] = [
     (InvalidTimezone, 422),
     (InvalidLimits, 422),
     (RateLimited, 429),
+    (UnsupportedMediaType, 415),
+    (InvalidMedia, 422),
+    (MediaTooLarge, 413),
+    (StorageQuotaExceeded, 413),
+    (DuplicateMedia, 409),
+    (FolderTypeMismatch, 422),
+    (InvalidOrder, 422),
+    (TrackDeleted, 404),
     (DomainError, 400),
 ]
 

@@ -38,9 +38,11 @@ class ReadSizeRecorder(io.RawIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        size = -1 if size is None else size
-        self.largest_read = max(self.largest_read, len(self._inner.getbuffer()) if size < 0 else size)
-        return self._inner.read(size)
+        chunk = self._inner.read(size)
+        # An unbounded read() counts as asking for everything that was left.
+        asked = len(chunk) if size is None or size < 0 else size
+        self.largest_read = max(self.largest_read, asked)
+        return chunk
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         chunk = self.read(len(buffer))

@@ -1,0 +1,91 @@
+"""Background jobs on dramatiq (Redis broker), and the projection that queues them.
+
+Jobs are queued by a projection that follows the library's events, not by the
+request that caused them: a job is queued for every event that needs one, even
+when Redis was down at the time (the projection retries from its position),
+and the jobs themselves are idempotent, so at-least-once delivery is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+
+from application.media_jobs import MediaProcessor
+from domain.announcement import Announcement
+from domain.track import Track
+
+log = logging.getLogger(__name__)
+
+RETRY: dict[str, Any] = {"max_retries": 8, "min_backoff": 200, "max_backoff": 10_000}
+
+
+class Jobs:
+    """The actors, bound to one broker; `processor` does the work."""
+
+    def __init__(self, broker: dramatiq.Broker, processor: Callable[[], MediaProcessor]) -> None:
+        self.broker = broker
+        self._processor = processor
+        self.extract_metadata = dramatiq.actor(
+            broker=broker, actor_name="extract_metadata", queue_name="media", **RETRY
+        )(self._extract)
+        self.synthesize = dramatiq.actor(
+            broker=broker, actor_name="synthesize_speech", queue_name="media", **RETRY
+        )(self._synthesize)
+        self._worker: dramatiq.Worker | None = None
+
+    def _extract(self, track_id: str) -> None:
+        self._processor().extract_track(UUID(track_id))
+
+    def _synthesize(self, announcement_id: str) -> None:
+        self._processor().synthesize(UUID(announcement_id))
+
+    def start_worker(self, threads: int = 2) -> None:
+        self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)
+        self._worker.start()
+
+    def stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.stop(timeout=10_000)
+            self._worker = None
+
+
+def redis_broker(redis_url: str, prefix: str) -> RedisBroker:
+    return RedisBroker(url=redis_url, namespace=f"{prefix}dramatiq")  # type: ignore[no-untyped-call]
+
+
+class JobsView(PostgresTrackingRecorder):
+    """Only a position: which library events have had their jobs queued."""
+
+
+def jobs_projection(jobs: Jobs) -> type[Projection[TrackingRecorder]]:
+    """A projection class bound to `jobs` (the runner constructs it with only a view)."""
+
+    class MediaJobsProjection(Projection[TrackingRecorder]):
+        name = "media_jobs"
+
+        @singledispatchmethod
+        def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+            self.view.insert_tracking(tracking)
+
+        @process_event.register
+        def _uploaded(self, e: Track.Uploaded, tracking: Tracking) -> None:
+            jobs.extract_metadata.send(str(e.originator_id))
+            self.view.insert_tracking(tracking)
+
+        @process_event.register
+        def _announcement(self, e: Announcement.Created, tracking: Tracking) -> None:
+            if e.source == "tts":
+                jobs.synthesize.send(str(e.originator_id))
+            self.view.insert_tracking(tracking)
+
+    return MediaJobsProjection

@@ -1,0 +1,162 @@
+"""Shapes of library objects on the wire (field names follow the seed's models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from application.ports import BlobStorage
+from domain.announcement import Announcement
+from domain.folder import Folder
+from domain.track import Track
+
+
+class FolderOut(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    type: str
+    client: UUID
+    cover_image: str | None = Field(None, description="signed URL of the cover image")
+    cover_thumbnail: str | None = None
+    is_system: bool = False
+    item_count: int
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class TrackOut(BaseModel):
+    id: UUID
+    title: str
+    artist: str
+    album: str
+    genre: str
+    year: int | None
+    duration: float = Field(description="seconds")
+    filename: str
+    file_size: int
+    format: str
+    content_type: str
+    file: str = Field(description="signed, expiring URL of the audio (supports Range)")
+    cover_art: str | None = None
+    cover_thumbnail: str | None = None
+    folder: UUID | None
+    order: int | None
+    client: UUID
+    status: str = Field(description="processing | ready | failed")
+    failure_reason: str | None = None
+    uploaded_by: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class AnnouncementOut(BaseModel):
+    id: UUID
+    title: str
+    file: str | None = Field(None, description="signed URL; null while speech is generated")
+    duration: float | None
+    file_size: int | None
+    format: str | None
+    content_type: str | None
+    is_tts: bool
+    tts_text: str
+    tts_voice: str
+    tts_language: str
+    is_recording: bool
+    folder: UUID | None
+    order: int | None = None
+    client: UUID
+    status: str
+    failure_reason: str | None = None
+    created_by: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Urls:
+    def __init__(self, storage: BlobStorage, ttl: int) -> None:
+        self._storage, self._ttl = storage, ttl
+
+    def __call__(self, key: str | None, content_type: str | None = None) -> str | None:
+        if not key:
+            return None
+        return self._storage.signed_url(key, expires_in=self._ttl, content_type=content_type)
+
+
+def folder_out(row: dict[str, Any], urls: Urls) -> FolderOut:
+    return FolderOut(
+        id=row["id"], name=row["name"], description=row["description"], type=row["type"],
+        client=row["client_id"], cover_image=urls(row["cover_key"]),
+        cover_thumbnail=urls(row["thumbnail_key"], "image/jpeg"),
+        item_count=row["item_count"], created_at=row.get("created_at"),
+        updated_at=row.get("updated_at"),
+    )
+
+
+def folder_row(folder: Folder) -> dict[str, Any]:
+    return {"id": folder.id, "name": folder.name, "description": folder.description,
+            "type": folder.type.value, "client_id": folder.client_id,
+            "cover_key": folder.cover_key, "thumbnail_key": folder.thumbnail_key,
+            "item_count": len(folder.items), "created_at": folder.created_on,
+            "updated_at": folder.modified_on}
+
+
+def track_out(row: dict[str, Any], urls: Urls) -> TrackOut:
+    return TrackOut(
+        id=row["id"], title=row["title"], artist=row["artist"], album=row["album"],
+        genre=row["genre"], year=row["year"], duration=row["duration"],
+        filename=row["filename"], file_size=row["file_size"], format=row["format"],
+        content_type=row["content_type"],
+        file=urls(row["media_key"], row["content_type"]) or "",
+        cover_art=urls(row["cover_key"]), cover_thumbnail=urls(row["thumbnail_key"],
+                                                               "image/jpeg"),
+        folder=row["folder_id"], order=row.get("position"), client=row["client_id"],
+        status=row["status"], failure_reason=row["failure_reason"],
+        uploaded_by=row.get("uploaded_by"), created_at=row.get("created_at"),
+        updated_at=row.get("updated_at"),
+    )
+
+
+def track_row(track: Track) -> dict[str, Any]:
+    return {
+        "id": track.id, "title": track.title, "artist": track.artist, "album": track.album,
+        "genre": track.genre, "year": track.year, "duration": track.duration,
+        "filename": track.filename, "file_size": track.file_size, "format": track.format,
+        "content_type": track.content_type, "media_key": track.media_key,
+        "cover_key": track.cover_key, "thumbnail_key": track.thumbnail_key,
+        "folder_id": track.folder_id, "position": None, "client_id": track.client_id,
+        "status": track.status.value, "failure_reason": track.failure_reason,
+        "created_at": track.created_on, "updated_at": track.modified_on,
+    }
+
+
+def announcement_out(row: dict[str, Any], urls: Urls) -> AnnouncementOut:
+    return AnnouncementOut(
+        id=row["id"], title=row["title"], file=urls(row["media_key"], row["content_type"]),
+        duration=row["duration"], file_size=row["file_size"], format=row["format"],
+        content_type=row["content_type"], is_tts=row["source"] == "tts",
+        tts_text=row["tts_text"], tts_voice=row["tts_voice"],
+        tts_language=row["tts_language"], is_recording=row["source"] == "recording",
+        folder=row["folder_id"], order=row.get("position"), client=row["client_id"],
+        status=row["status"], failure_reason=row["failure_reason"],
+        created_by=row.get("created_by"), created_at=row.get("created_at"),
+        updated_at=row.get("updated_at"),
+    )
+
+
+def announcement_row(ann: Announcement) -> dict[str, Any]:
+    media = ann.media
+    return {
+        "id": ann.id, "title": ann.title, "media_key": media.media_key if media else None,
+        "content_type": media.content_type if media else None,
+        "duration": media.duration if media else None,
+        "file_size": media.file_size if media else None,
+        "format": media.format if media else None, "source": ann.source,
+        "tts_text": ann.tts_text, "tts_voice": ann.tts_voice, "tts_language": ann.tts_language,
+        "folder_id": ann.folder_id, "client_id": ann.client_id, "status": ann.status.value,
+        "failure_reason": ann.failure_reason, "created_at": ann.created_on,
+        "updated_at": ann.modified_on,
+    }
