@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import NotFound, TracedAggregate
+from domain.base import EnumAttribute, NotFound, TracedAggregate
 from domain.library import InvalidMedia, LibraryError, MediaStatus
 
 
@@ -28,6 +28,8 @@ class Media:
 
 
 class Announcement(TracedAggregate):
+    status = EnumAttribute(MediaStatus)
+
     class Created(TracedAggregate.Created):
         client_id: UUID
         title: str

@@ -12,8 +12,8 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, Generic, TypeVar, overload
 
 from eventsourcing.domain import Aggregate
 
@@ -84,6 +84,38 @@ class TracedAggregate(Aggregate):
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         super().trigger_event(event_class, **{**_stamp(), **kwargs})
+
+
+E = TypeVar("E", bound=Enum)
+
+
+class EnumAttribute(Generic[E]):
+    """An aggregate attribute read as an enum but stored as its plain value.
+
+    Snapshots store an aggregate's `__dict__` as JSON, which would turn enum
+    members into bare strings; keeping the value in `_name` avoids that.
+    """
+
+    def __init__(self, enum_class: type[E]) -> None:
+        self.enum_class = enum_class
+        self.private = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = f"_{name}"
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> EnumAttribute[E]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> E: ...
+
+    def __get__(self, obj: object | None, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return self.enum_class(getattr(obj, self.private))
+
+    def __set__(self, obj: object, value: E | str) -> None:
+        setattr(obj, self.private, self.enum_class(value).value)
 
 
 class DomainError(Exception):

@@ -8,10 +8,13 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.accounts import InvalidLimits, SubscriptionStatus, Tier
-from domain.base import TracedAggregate
+from domain.base import EnumAttribute, TracedAggregate
 
 
 class Client(TracedAggregate):
+    tier = EnumAttribute(Tier)
+    status = EnumAttribute(SubscriptionStatus)
+
     class Registered(TracedAggregate.Created):
         name: str
         email: str
@@ -60,7 +63,7 @@ class Client(TracedAggregate):
             name=name.strip(),
             email=email,
             phone=phone,
-            tier=Tier(tier).value,
+            tier=_tier(tier).value,
             subscription_start=subscription_start,
             max_devices=max_devices,
             max_storage_gb=max_storage_gb,
@@ -83,7 +86,9 @@ class Client(TracedAggregate):
         if unknown:
             raise InvalidLimits(f"unknown client fields: {sorted(unknown)}")
         if "tier" in changes:
-            changes["tier"] = Tier(changes["tier"]).value
+            changes["tier"] = _tier(changes["tier"]).value
+        if "name" in changes:
+            changes["name"] = str(changes["name"]).strip()
         _check_limits(
             changes.get("max_devices", self.max_devices),
             changes.get("max_storage_gb", self.max_storage_gb),
@@ -112,3 +117,12 @@ class Client(TracedAggregate):
 def _check_limits(max_devices: int, max_storage_gb: int) -> None:
     if max_devices < 0 or max_storage_gb < 0:
         raise InvalidLimits("max_devices and max_storage_gb cannot be negative")
+
+
+def _tier(value: str) -> Tier:
+    try:
+        return Tier(value)
+    except ValueError:
+        raise InvalidLimits(
+            f"unknown subscription tier {value!r}; use one of {[t.value for t in Tier]}"
+        ) from None

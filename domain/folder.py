@@ -7,11 +7,13 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import NotFound, TracedAggregate
+from domain.base import EnumAttribute, NotFound, TracedAggregate
 from domain.library import FolderType, InvalidOrder, LibraryError
 
 
 class Folder(TracedAggregate):
+    type = EnumAttribute(FolderType)
+
     class Created(TracedAggregate.Created):
         client_id: UUID
         type: str

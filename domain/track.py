@@ -7,13 +7,15 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import TracedAggregate
+from domain.base import EnumAttribute, TracedAggregate
 from domain.library import InvalidMedia, MediaStatus, TrackDeleted
 
 EDITABLE = ("title", "artist", "album", "genre", "year")
 
 
 class Track(TracedAggregate):
+    status = EnumAttribute(MediaStatus)
+
     class Uploaded(TracedAggregate.Created):
         client_id: UUID
         folder_id: UUID | None

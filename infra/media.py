@@ -134,6 +134,8 @@ def _load(path: Path, *, easy: bool) -> Any:
     # mutagen can mistake noise for MPEG frames; real MP3 has a standard sample rate
     if isinstance(found, MP3) and _positive(found.info, "sample_rate") not in _MPEG_RATES:
         raise UnsupportedMediaType("the file is not a recognised audio format")
+    if isinstance(found, MP4) and not getattr(found.info, "codec", None):
+        raise UnsupportedMediaType("the file is an MP4 video without sound, not audio")
     if isinstance(found, WAVE):
         _check_wav_size(found, path.stat().st_size)
     return found
@@ -198,7 +200,7 @@ def _probe_webm(path: Path) -> AudioProbe:
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise UnsupportedMediaType("the file is a WebM video without sound, not audio")
+                raise UnsupportedMediaType("the file is a video without sound, not audio")
             stream = container.streams.audio[0]
             end = _demuxed_end(container, stream)
             header = container.duration / av.time_base if container.duration else None

@@ -45,6 +45,14 @@ class RefreshClaims:
     credentials_version: int
 
 
+@dataclass(frozen=True)
+class DeviceClaims:
+    device_id: UUID
+    zone_id: UUID
+    client_id: UUID
+    token_id: str
+
+
 class TokenService:
     """Mints and checks access (1 h) and refresh (7 d) tokens."""
 
@@ -93,6 +101,31 @@ class TokenService:
             )
         except (KeyError, ValueError, TypeError):
             raise InvalidToken("token is malformed") from None
+
+    def device(self, device_id: UUID, zone_id: UUID, client_id: UUID, token_id: str) -> str:
+        """A device token: no expiry, revocable (the device records its current token id)."""
+        return self._encode({
+            "type": "device", "sub": str(device_id), "zone": str(zone_id),
+            "cid": str(client_id), "jti": token_id, "iat": datetime.now(UTC),
+        })
+
+    def device_claims(self, token: str) -> DeviceClaims:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._secret, algorithms=[self.algorithm],
+                options={"require": ["sub", "type", "jti"]},
+            )
+        except jwt.InvalidTokenError:
+            raise InvalidToken("device token is invalid") from None
+        if claims.get("type") != "device":
+            raise InvalidToken("this is not a valid device token")
+        try:
+            return DeviceClaims(
+                device_id=UUID(claims["sub"]), zone_id=UUID(claims["zone"]),
+                client_id=UUID(claims["cid"]), token_id=str(claims["jti"]),
+            )
+        except (KeyError, ValueError, TypeError):
+            raise InvalidToken("device token is malformed") from None
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)

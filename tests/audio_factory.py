@@ -169,6 +169,21 @@ def make_webm(path: Path, seconds: float, *, live: bool = False) -> Path:
     return path
 
 
+def make_silent_video(path: Path, seconds: float, container: str = "mp4") -> Path:
+    """A tiny MPEG-4 video with no sound track ("mp4", or "matroska" for EBML)."""
+    with av.open(str(path), "w", format=container) as output:
+        stream: Any = output.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for index in range(round(seconds * 10)):
+            frame = av.VideoFrame(32, 32, "yuv420p")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return path
+
+
 def make_image(size: tuple[int, int] = (64, 64), fmt: str = "PNG") -> bytes:
     """A solid-colour image in any format Pillow writes (PNG, JPEG, WEBP, GIF, BMP...)."""
     mode = "RGBA" if fmt in {"PNG", "WEBP"} else "RGB"
@@ -188,9 +203,11 @@ def make_jpeg(size: tuple[int, int] = (64, 64)) -> bytes:
 def truncated_mp3(path: Path, keep: int = 200) -> Path:
     """A real tagged MP3 cut to its first `keep` bytes.
 
-    The ID3 header then claims a tag longer than the file, and no whole MPEG frame
-    follows it: mutagen raises instead of reporting a length, so the inspector
-    must reject it as InvalidMedia. The cover makes the tag bigger than `keep`.
+    The ID3 header then claims a tag longer than the file and no MPEG frame follows:
+    mutagen raises, and the inspector must answer InvalidMedia. mutagen pads the tag
+    to about 1.1 KB, so any `keep` under ~1000 cuts inside it. Cuts after the tag,
+    between audio frames, are accepted as a shorter MP3 (frames are independent and
+    lameenc writes no frame count to contradict the file size).
     """
     make_mp3(path, 1.0, title="Cut short", cover=make_png((32, 32)))
     path.write_bytes(path.read_bytes()[:keep])

@@ -121,6 +121,16 @@ def test_an_image_named_mp3_is_refused_as_an_image(
         inspector.probe(path, MUSIC_FORMATS)
 
 
+@pytest.mark.parametrize("container", ["mp4", "matroska"])
+def test_a_video_without_sound_is_not_audio(
+    inspector: MutagenInspector, tmp_path: Path, container: str
+) -> None:
+    video = make.make_silent_video(tmp_path / "clip.m4a", 1.0, container)
+
+    with pytest.raises(UnsupportedMediaType, match="video without sound"):
+        inspector.probe(video, EVERYTHING)
+
+
 def test_an_empty_file_is_invalid(inspector: MutagenInspector, tmp_path: Path) -> None:
     path = tmp_path / "song.mp3"
     path.touch()

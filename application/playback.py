@@ -1,0 +1,222 @@
+"""The Playback application: zones and what they play, commanded live."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.utils import EnvType
+
+from application.common import last_position, register_common_transcodings, retry_on_conflict
+from domain.base import CommandContext, NotFound, acting
+from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
+from domain.zone import Zone
+
+Result = tuple[Zone, int | None]
+
+
+class QueueItemAsDict(Transcoding):
+    type = QueueItem
+    name = "queue_item"
+
+    def encode(self, obj: QueueItem) -> dict[str, Any]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> QueueItem:
+        return QueueItem.from_dict(data)
+
+
+class AnnouncementItemAsDict(Transcoding):
+    type = AnnouncementItem
+    name = "announcement_item"
+
+    def encode(self, obj: AnnouncementItem) -> dict[str, Any]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> AnnouncementItem:
+        return AnnouncementItem.from_dict(data)
+
+
+class SetAsList(Transcoding):
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[Any]) -> list[Any]:
+        return sorted(obj, key=str)
+
+    def decode(self, data: list[Any]) -> set[Any]:
+        return set(data)
+
+
+class PlaybackApplication(Application[UUID]):
+    name = "playback"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Zone: 100}
+
+    def __init__(
+        self, env: EnvType | None = None, *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: Callable[[], random.Random] = random.Random,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self._rng = rng
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_common_transcodings(transcoder)
+        for transcoding in (QueueItemAsDict(), AnnouncementItemAsDict(), SetAsList()):
+            transcoder.register(transcoding)
+
+    def get_zone(self, zone_id: UUID, client_id: UUID | None = None) -> Zone:
+        """The zone; another client's (or a deleted) zone is reported as absent."""
+        try:
+            zone: Any = self.repository.get(zone_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"zone {zone_id} not found") from None
+        if (not isinstance(zone, Zone) or zone.is_deleted
+                or (client_id is not None and zone.client_id != client_id)):
+            raise NotFound(f"zone {zone_id} not found")
+        return zone
+
+    def zone_owner(self, zone_id: UUID) -> UUID | None:
+        try:
+            return self.get_zone(zone_id).client_id
+        except NotFound:
+            return None
+
+    # -- zones ---------------------------------------------------------------------
+
+    @retry_on_conflict
+    def create_zone(self, ctx: CommandContext, client_id: UUID, **fields: Any) -> Result:
+        with acting(ctx):
+            zone = Zone.create(client_id=client_id, **fields)
+        return zone, last_position(self.save(zone))
+
+    def change_zone(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+                    **changes: Any) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.change(**changes), playing=False)
+
+    def delete_zone(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.delete(), playing=False)
+
+    # -- playback commands -----------------------------------------------------------
+
+    def play(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+             items: list[QueueItem], *, shuffle: bool, source: dict[str, Any]) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.play(
+            items, shuffle=shuffle, source=source, rng=self._rng(), now=self.clock()))
+
+    def pause(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.pause(self.clock()))
+
+    def resume(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.resume(self.clock()))
+
+    def next(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.next(self.clock(), self._rng()))
+
+    def previous(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.previous(self.clock()))
+
+    def seek(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+             position_ms: int) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.seek(position_ms, self.clock()))
+
+    def set_volume(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+                   volume: int) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.set_volume(volume), playing=False)
+
+    def report_ended(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID, *,
+                     play_seq: int, queue_position: int | None) -> Result:
+        return self._do(ctx, scope, zone_id, lambda z: z.report_ended(
+            play_seq=play_seq, queue_position=queue_position, now=self.clock(),
+            rng=self._rng()), playing=False)
+
+    def tick(self, ctx: CommandContext, zone_id: UUID) -> Result:
+        """Advance the zone by the server clock (the ticker calls this)."""
+        return self._do(ctx, None, zone_id, lambda z: z.tick(self.clock(), self._rng()),
+                        playing=False)
+
+    @retry_on_conflict
+    def play_announcement(self, ctx: CommandContext, scope: UUID | None,
+                          zone_ids: Iterable[UUID], item: AnnouncementItem) -> list[Result]:
+        """Interrupt several zones at once (all or none)."""
+        zones = [self._playable_zone(zone_id, scope) for zone_id in dict.fromkeys(zone_ids)]
+        now = self.clock()
+        with acting(ctx):
+            for zone in zones:
+                zone.play_announcement(item, now)
+        position = last_position(self.save(*zones))
+        return [(zone, position) for zone in zones]
+
+    @retry_on_conflict
+    def drop_tracks(self, ctx: CommandContext, zone_ids: Iterable[UUID],
+                    track_ids: set[UUID]) -> int | None:
+        """Tracks deleted from the library leave every queue they were in."""
+        zones = []
+        for zone_id in zone_ids:
+            try:
+                zones.append(self.get_zone(zone_id))
+            except NotFound:
+                continue
+        with acting(ctx):
+            for zone in zones:
+                zone.drop_tracks(track_ids, self.clock(), self._rng())
+        return last_position(self.save(*zones))
+
+    @retry_on_conflict
+    def _do(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+            action: Callable[[Zone], object], *, playing: bool = True) -> Result:
+        zone = self._playable_zone(zone_id, scope) if playing else self.get_zone(zone_id, scope)
+        with acting(ctx):
+            action(zone)
+        return zone, last_position(self.save(zone))
+
+    def _playable_zone(self, zone_id: UUID, scope: UUID | None) -> Zone:
+        zone = self.get_zone(zone_id, scope)
+        if not zone.is_active:
+            raise ZoneInactive(f"zone {zone.name} is deactivated")
+        return zone
+
+
+def zone_state(zone: Zone) -> dict[str, Any]:
+    """What devices and dashboards see of a zone (JSON-ready)."""
+    current = zone.current
+    upcoming = None
+    if zone.queue and zone.has_playable:
+        for step in range(1, len(zone.queue) + 1):
+            item = zone.queue[(zone.queue_position + step) % len(zone.queue)]
+            if item.item_id not in zone.removed:
+                upcoming = item
+                break
+    ends_at = zone.ends_at()
+    ann = zone.announcement
+    return {
+        "zone_id": str(zone.id), "client_id": str(zone.client_id), "name": zone.name,
+        "version": zone.version, "is_active": zone.is_active, "is_playing": zone.is_playing,
+        "music_playing": zone.music_playing, "volume": zone.volume, "shuffle": zone.shuffle,
+        "source": zone.source, "queue_length": len(zone.queue),
+        "queue_position": zone.queue_position,
+        "current": current.as_dict() if current else None,
+        "next": upcoming.as_dict() if upcoming else None,
+        "position_ms": zone.position_ms,
+        "position_at": zone.position_at.isoformat() if zone.position_at else None,
+        "play_seq": zone.play_seq,
+        "announcement": None if ann is None else {
+            **ann.as_dict(),
+            "started_at": zone.announcement_started_at.isoformat()
+            if zone.announcement_started_at else None,
+        },
+        "pending_announcements": [a.as_dict() for a in zone.pending],
+        "ends_at": ends_at.isoformat() if ends_at else None,
+        "timezone": zone.timezone,
+    }
+
+
+def queue_of(zone: Zone) -> list[dict[str, Any]]:
+    return [{**i.as_dict(), "removed": i.item_id in zone.removed} for i in zone.queue]

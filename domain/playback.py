@@ -1,0 +1,100 @@
+"""Playback values and pure policies: queue items and how queues are built."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.base import DomainError
+
+
+class PlaybackError(DomainError):
+    """Base of the playback context's broken rules."""
+
+
+class QueueEmpty(PlaybackError):
+    pass
+
+
+class InvalidSeek(PlaybackError):
+    pass
+
+
+class InvalidVolume(PlaybackError):
+    pass
+
+
+class ZoneInactive(PlaybackError):
+    pass
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A track as playback needs it, copied from the library when a queue is built."""
+
+    item_id: UUID
+    duration_ms: int
+    media_key: str
+    content_type: str
+    title: str
+    artist: str = ""
+    cover_key: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "item_id": str(self.item_id)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueueItem:
+        return cls(**{**data, "item_id": UUID(str(data["item_id"]))})
+
+
+@dataclass(frozen=True)
+class AnnouncementItem:
+    announcement_id: UUID
+    duration_ms: int
+    media_key: str
+    content_type: str
+    title: str
+    schedule_id: str | None = None  # set when a schedule caused it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "announcement_id": str(self.announcement_id)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnnouncementItem:
+        return cls(**{**data, "announcement_id": UUID(str(data["announcement_id"]))})
+
+
+def unique_items(items: Sequence[QueueItem]) -> list[QueueItem]:
+    """Each track once, in first-seen order (a track may sit in two folders)."""
+    seen: set[UUID] = set()
+    out = []
+    for item in items:
+        if item.item_id not in seen and item.duration_ms > 0:
+            seen.add(item.item_id)
+            out.append(item)
+    return out
+
+
+def build_queue(
+    items: Sequence[QueueItem], *, shuffle: bool, rng: random.Random,
+    avoid_first: UUID | None = None,
+) -> list[QueueItem]:
+    """The play order: as given, or shuffled so it does not start with `avoid_first`."""
+    queue = list(items)
+    if not shuffle:
+        return queue
+    rng.shuffle(queue)
+    if avoid_first is not None and len(queue) > 1 and queue[0].item_id == avoid_first:
+        swap = rng.randrange(1, len(queue))
+        queue[0], queue[swap] = queue[swap], queue[0]
+    return queue
+
+
+def check_volume(volume: int) -> int:
+    if not 0 <= volume <= 100:
+        raise InvalidVolume(f"volume must be between 0 and 100, not {volume}")
+    return volume

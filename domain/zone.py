@@ -1,0 +1,400 @@
+"""The Zone aggregate: a group of speakers and everything it plays.
+
+Time is server-authoritative: the music position is `position_ms` at
+`position_at`; while the music plays, a device adds the time since then.
+Announcements interrupt the music: its position is frozen, and when the last
+queued announcement ends the music continues from there, playing or paused
+as it was. Every change of what is audible bumps `play_seq`, which device
+reports of an ended item must name, so two devices cannot skip twice.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.accounts import valid_timezone
+from domain.base import NotFound, TracedAggregate
+from domain.playback import (
+    AnnouncementItem,
+    InvalidSeek,
+    PlaybackError,
+    QueueEmpty,
+    QueueItem,
+    build_queue,
+    check_volume,
+    unique_items,
+)
+
+MAX_CATCH_UP = 1000  # items a single clock tick may play through
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+class Zone(TracedAggregate):
+    class Created(TracedAggregate.Created):
+        client_id: UUID
+        name: str
+        description: str
+        default_volume: int
+        timezone: str
+
+    @event(Created)
+    def __init__(self, client_id: UUID, name: str, description: str, default_volume: int,
+                 timezone: str) -> None:
+        self.client_id = client_id
+        self.name, self.description = name, description
+        self.default_volume, self.timezone = default_volume, timezone
+        self.is_active, self.is_deleted = True, False
+        self.volume = default_volume
+        self.queue: list[QueueItem] = []
+        self.source: dict[str, Any] = {}
+        self.shuffle = False
+        self.queue_position = 0
+        self.music_playing = False
+        self.position_ms = 0
+        self.position_at: datetime | None = None
+        self.play_seq = 0
+        self.removed: set[UUID] = set()
+        self.announcement: AnnouncementItem | None = None
+        self.announcement_started_at: datetime | None = None
+        self.pending: list[AnnouncementItem] = []
+
+    @classmethod
+    def create(cls, *, client_id: UUID, name: str, description: str = "",
+               default_volume: int = 70, timezone: str = "UTC") -> Zone:
+        if not name.strip():
+            raise PlaybackError("a zone needs a name")
+        return cls(client_id=client_id, name=name.strip(), description=description,
+                   default_volume=check_volume(default_volume),
+                   timezone=valid_timezone(timezone))
+
+    # -- what is playing ---------------------------------------------------------
+
+    @property
+    def current(self) -> QueueItem | None:
+        if not self.queue:
+            return None
+        item = self.queue[self.queue_position]
+        return None if item.item_id in self.removed else item
+
+    @property
+    def has_playable(self) -> bool:
+        return any(item.item_id not in self.removed for item in self.queue)
+
+    @property
+    def is_playing(self) -> bool:
+        """Something is audible: an announcement, or the music."""
+        return self.announcement is not None or (self.music_playing and self.current is not None)
+
+    def music_position(self, now: datetime) -> int:
+        if self.announcement is not None or not self.music_playing or self.position_at is None:
+            return self.position_ms
+        return self.position_ms + max(0, _ms(now - self.position_at))
+
+    def ends_at(self) -> datetime | None:
+        """When the audible item ends by the clock (None when nothing plays)."""
+        if self.announcement is not None and self.announcement_started_at is not None:
+            return self.announcement_started_at + timedelta(
+                milliseconds=self.announcement.duration_ms)
+        current = self.current
+        if self.music_playing and current is not None and self.position_at is not None:
+            return self.position_at + timedelta(
+                milliseconds=current.duration_ms - self.position_ms)
+        return None
+
+    # -- zone details ------------------------------------------------------------
+
+    class DetailsChanged(TracedAggregate.Event):
+        changes: dict[str, Any]
+
+    def change(self, **changes: Any) -> None:
+        self._check_alive()
+        allowed = {"name", "description", "default_volume", "is_active", "timezone"}
+        if set(changes) - allowed:
+            raise PlaybackError(f"these zone fields cannot be changed: "
+                                f"{sorted(set(changes) - allowed)}")
+        if "timezone" in changes:
+            valid_timezone(changes["timezone"])
+        if "default_volume" in changes:
+            check_volume(changes["default_volume"])
+        if "name" in changes and not str(changes["name"]).strip():
+            raise PlaybackError("a zone needs a name")
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if changed:
+            self._details_changed(changes=changed)
+
+    @event(DetailsChanged)
+    def _details_changed(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    class Deleted(TracedAggregate.Event):
+        pass
+
+    def delete(self) -> None:
+        self._check_alive()
+        self._deleted()
+
+    @event(Deleted)
+    def _deleted(self) -> None:
+        self.is_deleted, self.music_playing = True, False
+        self.announcement, self.pending = None, []
+
+    def _check_alive(self) -> None:
+        if self.is_deleted:
+            raise NotFound(f"zone {self.id} not found")
+
+    # -- music ---------------------------------------------------------------------
+
+    class PlaybackStarted(TracedAggregate.Event):
+        queue: list[dict[str, Any]]
+        source: dict[str, Any]
+        shuffle: bool
+        at: datetime
+
+    def play(self, items: list[QueueItem], *, shuffle: bool, source: dict[str, Any],
+             rng: random.Random, now: datetime) -> None:
+        """Replace the queue and start it from the top."""
+        self._check_alive()
+        items = unique_items(items)
+        if not items:
+            raise QueueEmpty("nothing playable to play: the folders or tracks are empty")
+        queue = build_queue(items, shuffle=shuffle, rng=rng)
+        self._playback_started(queue=[i.as_dict() for i in queue], source=source,
+                               shuffle=shuffle, at=now)
+
+    @event(PlaybackStarted)
+    def _playback_started(self, queue: list[dict[str, Any]], source: dict[str, Any],
+                          shuffle: bool, at: datetime) -> None:
+        self.queue = [QueueItem.from_dict(i) for i in queue]
+        self.source, self.shuffle, self.removed = source, shuffle, set()
+        self.queue_position, self.music_playing, self.position_ms = 0, True, 0
+        self.position_at = at
+        if self.announcement is None:
+            self.play_seq += 1
+
+    class Paused(TracedAggregate.Event):
+        position_ms: int
+        at: datetime
+
+    def pause(self, now: datetime) -> None:
+        self._check_alive()
+        if self.music_playing:
+            self._paused(position_ms=self.music_position(now), at=now)
+
+    @event(Paused)
+    def _paused(self, position_ms: int, at: datetime) -> None:
+        self.music_playing, self.position_ms, self.position_at = False, position_ms, at
+
+    class Resumed(TracedAggregate.Event):
+        at: datetime
+
+    def resume(self, now: datetime) -> None:
+        self._check_alive()
+        if self.current is None:
+            raise QueueEmpty("nothing to resume: start playback first")
+        if not self.music_playing:
+            self._resumed(at=now)
+
+    @event(Resumed)
+    def _resumed(self, at: datetime) -> None:
+        self.music_playing, self.position_at = True, at
+
+    class Seeked(TracedAggregate.Event):
+        position_ms: int
+        at: datetime
+
+    def seek(self, position_ms: int, now: datetime) -> None:
+        self._check_alive()
+        current = self.current
+        if current is None:
+            raise QueueEmpty("nothing to seek in: start playback first")
+        if not 0 <= position_ms < current.duration_ms:
+            raise InvalidSeek(f"position must be between 0 and {current.duration_ms - 1} ms")
+        self._seeked(position_ms=position_ms, at=now)
+
+    @event(Seeked)
+    def _seeked(self, position_ms: int, at: datetime) -> None:
+        self.position_ms, self.position_at = position_ms, at
+
+    class VolumeChanged(TracedAggregate.Event):
+        volume: int
+
+    def set_volume(self, volume: int) -> None:
+        self._check_alive()
+        if check_volume(volume) != self.volume:
+            self._volume_changed(volume=volume)
+
+    @event(VolumeChanged)
+    def _volume_changed(self, volume: int) -> None:
+        self.volume = volume
+
+    class TrackChanged(TracedAggregate.Event):
+        """The music moved to `queue_position` at `at`; `reason` says why the
+        previous item ended (ended, skipped, previous, removed); `queue` is the
+        reshuffled queue when the end of a shuffled queue was passed."""
+
+        queue_position: int
+        at: datetime
+        reason: str
+        queue: list[dict[str, Any]] | None
+
+    def next(self, now: datetime, rng: random.Random) -> None:
+        """Skip: the announcement if one plays, else the current track."""
+        self._check_alive()
+        if self.announcement is not None:
+            self._announcement_finished(at=now, reason="skipped")
+            return
+        if not self.has_playable:
+            raise QueueEmpty("nothing to skip to: the queue is empty")
+        self._advance(now, rng, "skipped")
+
+    def previous(self, now: datetime) -> None:
+        self._check_alive()
+        if not self.has_playable:
+            raise QueueEmpty("nothing to go back to: the queue is empty")
+        index = self.queue_position
+        for _ in range(len(self.queue)):
+            index = (index - 1) % len(self.queue)
+            if self.queue[index].item_id not in self.removed:
+                break
+        self._track_changed(queue_position=index, at=now, reason="previous", queue=None)
+
+    def _advance(self, at: datetime, rng: random.Random, reason: str) -> None:
+        """Move to the next playable item; past the end, loop (reshuffled if shuffling)."""
+        index = self.queue_position + 1
+        while index < len(self.queue) and self.queue[index].item_id in self.removed:
+            index += 1
+        if index < len(self.queue):
+            self._track_changed(queue_position=index, at=at, reason=reason, queue=None)
+            return
+        playable = [i for i in self.queue if i.item_id not in self.removed]
+        ended = self.queue[self.queue_position].item_id
+        if self.shuffle:
+            queue = build_queue(playable, shuffle=True, rng=rng, avoid_first=ended)
+            self._track_changed(queue_position=0, at=at, reason=reason,
+                                queue=[i.as_dict() for i in queue])
+        else:
+            first = next(n for n, i in enumerate(self.queue) if i.item_id not in self.removed)
+            self._track_changed(queue_position=first, at=at, reason=reason, queue=None)
+
+    @event(TrackChanged)
+    def _track_changed(self, queue_position: int, at: datetime, reason: str,
+                       queue: list[dict[str, Any]] | None) -> None:
+        if queue is not None:
+            self.queue = [QueueItem.from_dict(i) for i in queue]
+            self.removed = set()
+        self.queue_position, self.position_ms, self.position_at = queue_position, 0, at
+        if self.announcement is None:
+            self.play_seq += 1
+
+    class TracksRemoved(TracedAggregate.Event):
+        """Tracks deleted from the library: never played again."""
+
+        track_ids: list[UUID]
+        at: datetime
+
+    def drop_tracks(self, track_ids: set[UUID], now: datetime, rng: random.Random) -> None:
+        gone = {i.item_id for i in self.queue} & (set(track_ids) - self.removed)
+        if self.is_deleted or not gone:
+            return
+        current = self.current
+        self._tracks_removed(track_ids=sorted(gone, key=str), at=now)
+        if current is not None and current.item_id in gone and self.has_playable:
+            self._advance(now, rng, "removed")
+
+    @event(TracksRemoved)
+    def _tracks_removed(self, track_ids: list[UUID], at: datetime) -> None:
+        self.removed |= set(track_ids)
+        if not self.has_playable:
+            self.music_playing, self.position_ms, self.position_at = False, 0, at
+
+    # -- announcements ---------------------------------------------------------------
+
+    class AnnouncementStarted(TracedAggregate.Event):
+        announcement: dict[str, Any]
+        at: datetime
+        music_position_ms: int
+
+    class AnnouncementQueued(TracedAggregate.Event):
+        announcement: dict[str, Any]
+
+    def play_announcement(self, item: AnnouncementItem, now: datetime) -> None:
+        """Interrupt the music now, or queue up behind the announcement playing."""
+        self._check_alive()
+        if item.duration_ms <= 0:
+            raise PlaybackError("the announcement has no audio yet")
+        if self.announcement is not None:
+            self._announcement_queued(announcement=item.as_dict())
+        else:
+            self._announcement_started(announcement=item.as_dict(), at=now,
+                                       music_position_ms=self.music_position(now))
+
+    @event(AnnouncementStarted)
+    def _announcement_started(self, announcement: dict[str, Any], at: datetime,
+                              music_position_ms: int) -> None:
+        self.announcement = AnnouncementItem.from_dict(announcement)
+        self.announcement_started_at, self.position_ms = at, music_position_ms
+        self.play_seq += 1
+
+    @event(AnnouncementQueued)
+    def _announcement_queued(self, announcement: dict[str, Any]) -> None:
+        self.pending.append(AnnouncementItem.from_dict(announcement))
+
+    class AnnouncementFinished(TracedAggregate.Event):
+        """The announcement ended (`reason`: ended or skipped); the next queued one
+        starts at `at`, or else the music continues from where it was."""
+
+        at: datetime
+        reason: str
+
+    @event(AnnouncementFinished)
+    def _announcement_finished(self, at: datetime, reason: str) -> None:
+        if self.pending:
+            self.announcement = self.pending.pop(0)
+            self.announcement_started_at = at
+        else:
+            self.announcement = self.announcement_started_at = None
+            self.position_at = at
+        self.play_seq += 1
+
+    # -- the clock and device reports --------------------------------------------------
+
+    def tick(self, now: datetime, rng: random.Random) -> int:
+        """Play through every item whose end has passed by `now`; returns how many."""
+        if self.is_deleted:
+            return 0
+        ended = 0
+        while ended < MAX_CATCH_UP:
+            end = self.ends_at()
+            if end is None or end > now:
+                break
+            if self.announcement is not None:
+                self._announcement_finished(at=end, reason="ended")
+            else:
+                self._advance(end, rng, "ended")
+            ended += 1
+        return ended
+
+    def report_ended(self, *, play_seq: int, queue_position: int | None, now: datetime,
+                     rng: random.Random) -> bool:
+        """A device says the item it was playing ended. Only a report naming the
+        item audible now counts, so repeated or late reports change nothing."""
+        if self.is_deleted or play_seq != self.play_seq:
+            return False
+        if self.announcement is not None:
+            self._announcement_finished(at=now, reason="ended")
+            return True
+        if not self.music_playing or self.current is None:
+            return False
+        if queue_position is not None and queue_position != self.queue_position:
+            return False
+        self._advance(now, rng, "ended")
+        return True
