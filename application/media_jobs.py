@@ -17,7 +17,7 @@ from uuid import UUID
 from application.library import LibraryApplication
 from application.ports import AudioInspector, BlobStorage, ImageProcessor, SpeechSynthesizer
 from domain.announcement import Media
-from domain.base import Actor, CommandContext
+from domain.base import Actor, CommandContext, NotFound
 from domain.library import ANNOUNCEMENT_FORMATS, LibraryError, MediaStatus
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,10 @@ class MediaProcessor:
         return CommandContext(Actor.system(f"worker:{job}"), f"{job}:{item_id}")
 
     def extract_track(self, track_id: UUID) -> None:
-        track = self.library.get_track(track_id)
+        try:
+            track = self.library.get_track(track_id)
+        except NotFound:  # deleted meanwhile: nothing to do
+            return
         if track.status is not MediaStatus.PROCESSING:
             return
         ctx = self._ctx("extract_metadata", track_id)
@@ -82,7 +85,10 @@ class MediaProcessor:
         return cover_key, thumbnail_key
 
     def synthesize(self, ann_id: UUID) -> None:
-        ann = self.library.get_announcement(ann_id)
+        try:
+            ann = self.library.get_announcement(ann_id)
+        except NotFound:
+            return
         if ann.status is not MediaStatus.PROCESSING:
             return
         ctx = self._ctx("synthesize", ann_id)

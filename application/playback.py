@@ -150,6 +150,7 @@ class PlaybackApplication(Application[UUID]):
         now = self.clock()
         with acting(ctx):
             for zone in zones:
+                zone.tick(now, self._rng())
                 zone.play_announcement(item, now)
         position = last_position(self.save(*zones))
         return [(zone, position) for zone in zones]
@@ -174,6 +175,7 @@ class PlaybackApplication(Application[UUID]):
             action: Callable[[Zone], object], *, playing: bool = True) -> Result:
         zone = self._playable_zone(zone_id, scope) if playing else self.get_zone(zone_id, scope)
         with acting(ctx):
+            zone.tick(self.clock(), self._rng())  # items that ended by now come first
             action(zone)
         return zone, last_position(self.save(zone))
 
@@ -190,7 +192,10 @@ def zone_state(zone: Zone) -> dict[str, Any]:
     upcoming = None
     if zone.queue and zone.has_playable:
         for step in range(1, len(zone.queue) + 1):
-            item = zone.queue[(zone.queue_position + step) % len(zone.queue)]
+            index = zone.queue_position + step
+            if index >= len(zone.queue) and zone.shuffle:
+                break  # the next round is reshuffled when it starts: not known yet
+            item = zone.queue[index % len(zone.queue)]
             if item.item_id not in zone.removed:
                 upcoming = item
                 break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 class PasswordHasher(Protocol):
@@ -92,3 +92,14 @@ class ImageProcessor(Protocol):
 class SpeechSynthesizer(Protocol):
     def synthesize(self, text: str, *, voice: str | None, language: str, out_dir: Path) -> Path:
         """Speak `text` into an audio file in `out_dir`; returns its path."""
+
+
+class LiveState(Protocol):
+    """Where the current state of each zone is kept for devices, and announced."""
+
+    def publish(self, zone_id: str, version: int, state: dict[str, Any]) -> bool:
+        """Store the state if `version` is newer than the stored one, and announce it.
+        Returns False when a newer (or the same) version was already there."""
+
+    def current(self, zone_id: str) -> dict[str, Any] | None:
+        """The latest stored state, with its `version`, or None."""

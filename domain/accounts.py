@@ -43,7 +43,7 @@ class AccountDisabled(AccountsError):
 
 
 class InvalidTimezone(AccountsError):
-    pass
+    field = "timezone"
 
 
 class InvalidToken(AccountsError):
@@ -85,7 +85,7 @@ class WrongPassword(AccountsError):
 
 
 class WeakPassword(AccountsError):
-    pass
+    field = "password"
 
 
 MIN_PASSWORD_LENGTH = 8

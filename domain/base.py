@@ -119,11 +119,15 @@ class EnumAttribute(Generic[E]):
 
 
 class DomainError(Exception):
-    """Base of every rule a command can break."""
+    """Base of every rule a command can break. `field` names the input it concerns."""
 
-    def __init__(self, detail: str) -> None:
+    field: str | None = None
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        if field is not None:
+            self.field = field
 
 
 class NotFound(DomainError):

@@ -34,7 +34,7 @@ MAX_CATCH_UP = 1000  # items a single clock tick may play through
 
 
 def _ms(delta: timedelta) -> int:
-    return int(delta.total_seconds() * 1000)
+    return delta // timedelta(milliseconds=1)
 
 
 class Zone(TracedAggregate):

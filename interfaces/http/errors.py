@@ -102,6 +102,9 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
+        if status == 422:
+            loc = ["body", exc.field] if exc.field else ["body"]
+            return problem(status, exc.detail, headers, errors=[{"loc": loc, "msg": exc.detail}])
         return problem(status, exc.detail, headers)
 
     @app.exception_handler(Unauthenticated)

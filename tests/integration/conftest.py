@@ -39,9 +39,11 @@ def make_app(test_database: str, servers: dict[str, str], redis_prefix: str,
     built: list[tuple[Container, TestClient]] = []
 
     def build(**overrides: Any) -> tuple[Container, TestClient]:
+        # Small pools: the embedded PostgreSQL allows 100 connections in all.
         settings = make_settings(
             test_database, servers, redis_prefix, tmp_path_factory.mktemp("app"),
-            projections_in_process=False, workers_in_process=False, **overrides,
+            **{"projections_in_process": False, "workers_in_process": False,
+               "db_pool_size": 1, "db_max_overflow": 4, **overrides},
         )
         other = bootstrap(settings, start_projections=False)
         test_client = TestClient(create_app(other))

@@ -118,8 +118,6 @@ def test_signup_with_an_unknown_timezone_is_refused(client: TestClient) -> None:
     assert "Mars/Olympus" in assert_problem(response, 422)["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 422s raised by domain rules (WeakPassword, "
-                   "InvalidTimezone) carry no `errors` list; API.md says validation errors do")
 @pytest.mark.parametrize(("field", "value"), [("password", "short"), ("timezone", "Nowhere")])
 def test_domain_validation_problems_name_the_field_in_errors(
     client: TestClient, field: str, value: str

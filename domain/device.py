@@ -1,0 +1,292 @@
+"""The Device aggregate (a speaker, tablet or browser in a zone) and the per-client roster.
+
+A device's hardware id is unique across the whole system: the application
+claims a `KeyIndex` keyed `device:<hardware id>` in the same save as the
+device. Every device of a client also takes a slot in that client's
+`DeviceRoster`, one stream per client, so optimistic concurrency keeps two
+registrations racing for the last slot from both winning.
+
+Heartbeats are not events: presence lives in Redis, and only the transitions
+(online, offline) are recorded here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, TracedAggregate
+
+DEFAULT_VOLUME = 70
+EDITABLE = ("name", "device_type", "model", "firmware_version")
+MAX_LENGTH = {"device_id": 255, "name": 255, "device_type": 50, "model": 100,
+              "firmware_version": 50}
+REQUIRED = ("device_id", "name", "device_type")
+
+
+class DevicesError(DomainError):
+    """Base of the devices context's broken rules."""
+
+
+class TooManyDevices(DevicesError):
+    """The client already has as many devices as its subscription allows (409)."""
+
+
+class HardwareIdTaken(DevicesError):
+    """Another device (of any client) is registered with this hardware id (409)."""
+
+
+class InvalidVolume(DevicesError):
+    pass
+
+
+class InvalidDevice(DevicesError):
+    """A field of a device is empty, too long, or cannot be changed (422)."""
+
+
+class DeviceDeleted(DevicesError):
+    pass
+
+
+class PairingCodeInvalid(DevicesError):
+    """The pairing code is unknown, expired or already used."""
+
+
+def hardware_key(hardware_id: str) -> str:
+    """The KeyIndex key that makes a hardware id unique across all clients."""
+    return f"device:{hardware_id}"
+
+
+def check_fields(fields: dict[str, Any]) -> dict[str, str]:
+    """Strip text fields; raise InvalidDevice if one is empty (when required) or too long."""
+    cleaned = {}
+    for key, value in fields.items():
+        if not isinstance(value, str):
+            raise InvalidDevice(f"{key} must be text")
+        text = value.strip()
+        if key in REQUIRED and not text:
+            raise InvalidDevice(f"a device needs a {key.replace('_', ' ')}")
+        if len(text) > MAX_LENGTH[key]:
+            raise InvalidDevice(f"{key} is longer than {MAX_LENGTH[key]} characters")
+        cleaned[key] = text
+    return cleaned
+
+
+class Device(TracedAggregate):
+    class Registered(TracedAggregate.Created):
+        client_id: UUID
+        zone_id: UUID
+        device_id: str
+        name: str
+        device_type: str
+        model: str
+        firmware_version: str
+
+    @event(Registered)
+    def __init__(self, client_id: UUID, zone_id: UUID, device_id: str, name: str,
+                 device_type: str, model: str, firmware_version: str) -> None:
+        self.client_id = client_id
+        self.zone_id = zone_id
+        self.device_id = device_id
+        self.name = name
+        self.device_type = device_type
+        self.model = model
+        self.firmware_version = firmware_version
+        self.volume = DEFAULT_VOLUME
+        self.ip_address: str | None = None
+        self.is_online = False
+        self.last_seen: datetime | None = None
+        self.token_id: str | None = None
+        self.is_deleted = False
+
+    @classmethod
+    def register(cls, *, client_id: UUID, zone_id: UUID, hardware_id: str, name: str,
+                 device_type: str, model: str = "", firmware_version: str = "") -> Device:
+        fields = check_fields({"device_id": hardware_id, "name": name,
+                               "device_type": device_type, "model": model,
+                               "firmware_version": firmware_version})
+        return cls(client_id=client_id, zone_id=zone_id, **fields)
+
+    # -- details -------------------------------------------------------------------
+
+    class Updated(TracedAggregate.Event):
+        changes: dict[str, str]
+
+    def update(self, **changes: Any) -> bool:
+        """Change name, type, model or firmware version; only real changes are recorded."""
+        self._check_alive()
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise InvalidDevice(f"these device fields cannot be changed: {sorted(unknown)}")
+        changed = {k: v for k, v in check_fields(changes).items() if getattr(self, k) != v}
+        if changed:
+            self._updated(changes=changed)
+        return bool(changed)
+
+    @event(Updated)
+    def _updated(self, changes: dict[str, str]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    class Moved(TracedAggregate.Event):
+        zone_id: UUID
+
+    def move_to(self, zone_id: UUID) -> bool:
+        self._check_alive()
+        if zone_id == self.zone_id:
+            return False
+        self._moved(zone_id=zone_id)
+        return True
+
+    @event(Moved)
+    def _moved(self, zone_id: UUID) -> None:
+        self.zone_id = zone_id
+
+    class VolumeSet(TracedAggregate.Event):
+        volume: int
+
+    def set_volume(self, volume: int) -> bool:
+        self._check_alive()
+        if isinstance(volume, bool) or not isinstance(volume, int) or not 0 <= volume <= 100:
+            raise InvalidVolume(f"volume must be a whole number from 0 to 100, not {volume!r}")
+        if volume == self.volume:
+            return False
+        self._volume_set(volume=volume)
+        return True
+
+    @event(VolumeSet)
+    def _volume_set(self, volume: int) -> None:
+        self.volume = volume
+
+    # -- presence ------------------------------------------------------------------
+
+    class WentOnline(TracedAggregate.Event):
+        ip_address: str | None
+        at: datetime
+
+    def go_online(self, ip_address: str | None, now: datetime) -> bool:
+        """Record the transition to online; a device already online records nothing."""
+        self._check_alive()
+        if self.is_online:
+            return False
+        self._went_online(ip_address=ip_address or self.ip_address, at=now)
+        return True
+
+    @event(WentOnline)
+    def _went_online(self, ip_address: str | None, at: datetime) -> None:
+        self.is_online, self.ip_address, self.last_seen = True, ip_address, at
+
+    class WentOffline(TracedAggregate.Event):
+        last_seen: datetime | None
+
+    def go_offline(self, last_seen: datetime | None) -> bool:
+        """Record the transition to offline, with the last heartbeat if known."""
+        self._check_alive()
+        if not self.is_online:
+            return False
+        self._went_offline(last_seen=last_seen or self.last_seen)
+        return True
+
+    @event(WentOffline)
+    def _went_offline(self, last_seen: datetime | None) -> None:
+        self.is_online, self.last_seen = False, last_seen
+
+    # -- device token ----------------------------------------------------------------
+
+    class TokenIssued(TracedAggregate.Event):
+        token_id: str
+
+    def issue_token(self, token_id: str) -> None:
+        """Make `token_id` the only valid device token: any earlier one stops working."""
+        self._check_alive()
+        if not token_id or token_id == self.token_id:
+            raise InvalidDevice("a new device token needs a new token id")
+        self._token_issued(token_id=token_id)
+
+    @event(TokenIssued)
+    def _token_issued(self, token_id: str) -> None:
+        self.token_id = token_id
+
+    class TokenRevoked(TracedAggregate.Event):
+        pass
+
+    def revoke_token(self) -> bool:
+        self._check_alive()
+        if self.token_id is None:
+            return False
+        self._token_revoked()
+        return True
+
+    @event(TokenRevoked)
+    def _token_revoked(self) -> None:
+        self.token_id = None
+
+    # -- deletion --------------------------------------------------------------------
+
+    class Deleted(TracedAggregate.Event):
+        pass
+
+    def delete(self) -> None:
+        self._check_alive()
+        self._deleted()
+
+    @event(Deleted)
+    def _deleted(self) -> None:
+        self.is_deleted, self.is_online, self.token_id = True, False, None
+
+    def _check_alive(self) -> None:
+        if self.is_deleted:
+            raise DeviceDeleted(f"device {self.id} has been deleted")
+
+
+def roster_id(client_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"sync2gear:device-roster:{client_id}")
+
+
+class DeviceRoster(TracedAggregate):
+    """The devices a client has registered: never more than its limit."""
+
+    class Opened(TracedAggregate.Created):
+        client_id: UUID
+
+    @staticmethod
+    def create_id(client_id: UUID) -> UUID:
+        return roster_id(client_id)
+
+    @event(Opened)
+    def __init__(self, client_id: UUID) -> None:
+        self.client_id = client_id
+        self.device_ids: set[UUID] = set()
+
+    class Added(TracedAggregate.Event):
+        device_id: UUID
+
+    def add(self, device_id: UUID, max_devices: int) -> bool:
+        if device_id in self.device_ids:
+            return False
+        if len(self.device_ids) >= max_devices:
+            raise TooManyDevices(
+                f"device limit reached: {len(self.device_ids)} of {max(max_devices, 0)}"
+            )
+        self._added(device_id=device_id)
+        return True
+
+    @event(Added)
+    def _added(self, device_id: UUID) -> None:
+        self.device_ids.add(device_id)
+
+    class Removed(TracedAggregate.Event):
+        device_id: UUID
+
+    def remove(self, device_id: UUID) -> bool:
+        if device_id not in self.device_ids:
+            return False
+        self._removed(device_id=device_id)
+        return True
+
+    @event(Removed)
+    def _removed(self, device_id: UUID) -> None:
+        self.device_ids.discard(device_id)

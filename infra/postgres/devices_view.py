@@ -1,0 +1,60 @@
+"""PostgreSQL implementation of the devices read model."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+
+from infra.postgres.view import PostgresView, Row
+from projections.accounts import Page
+from projections.devices import DevicesView
+
+
+class PostgresDevicesView(PostgresView, DevicesView):
+    ddl = (
+        """CREATE TABLE IF NOT EXISTS {schema}.devices (
+            id uuid PRIMARY KEY, client_id uuid NOT NULL, zone_id uuid NOT NULL,
+            device_id text NOT NULL, name text NOT NULL, device_type text NOT NULL,
+            model text NOT NULL DEFAULT '', firmware_version text NOT NULL DEFAULT '',
+            volume integer NOT NULL DEFAULT 70, ip_address text,
+            is_online boolean NOT NULL DEFAULT false, last_seen timestamptz,
+            has_token boolean NOT NULL DEFAULT false, created_by text,
+            created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS devices_client_idx"
+        " ON {schema}.devices (client_id, zone_id, name)",
+        "CREATE INDEX IF NOT EXISTS devices_hardware_idx ON {schema}.devices (device_id)",
+        "CREATE INDEX IF NOT EXISTS devices_online_idx ON {schema}.devices (id) WHERE is_online",
+    )
+
+    def put(self, row: Row, tracking: Tracking) -> None:
+        self._insert("devices", row, tracking)
+
+    def change(self, device_id: UUID, changes: Row, tracking: Tracking) -> None:
+        self._update("devices", device_id, changes, tracking)
+
+    def remove(self, device_id: UUID, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._q("DELETE FROM {schema}.devices WHERE id = %(id)s"),
+                         {"id": device_id})
+            self._insert_tracking(curs, tracking)
+
+    # -- queries -------------------------------------------------------------------
+
+    def get(self, device_id: UUID) -> Row | None:
+        return self._one("SELECT * FROM {schema}.devices WHERE id = %(id)s", {"id": device_id})
+
+    def list_devices(self, *, client_id: UUID | None, zone_id: UUID | None, offset: int,
+                     limit: int) -> Page:
+        filters = {"client_id": client_id, "zone_id": zone_id}
+        clauses = [f"{name} = %({name})s" for name, value in filters.items()
+                   if value is not None]
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        count, rows = self._page(f"FROM {{schema}}.devices {where}", "name, id", filters,
+                                 offset, limit)
+        return Page(count, rows)
+
+    def online_device_ids(self) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q("SELECT id FROM {schema}.devices WHERE is_online"))
+            return [row["id"] for row in curs.fetchall()]

@@ -1,0 +1,364 @@
+"""`/api/devices/`: registering and pairing devices, their tokens, volume and presence.
+
+Also `POST /api/zones/{zone_id}/pairing-code/` (`zones_pairing_router`), which
+starts the pairing of a device with a zone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, StringConstraints
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from application.authz import PermissionDenied, owning_client, tenant_filter, write_scope
+from application.devices import DeviceGrant, DevicesApplication
+from domain.accounts import InvalidToken
+from domain.base import Actor, ActorKind, CommandContext, NotFound
+from domain.device import Device
+from infra.bootstrap import Container
+from infra.postgres.devices_view import PostgresDevicesView
+from infra.presence import Presence, record_heartbeat
+from interfaces.http.deps import (
+    ContainerDep,
+    PageDep,
+    PrincipalDep,
+    UserCtx,
+    WaitForPosition,
+    current_principal,
+    paginated,
+    request_id,
+    set_position,
+)
+from interfaces.http.errors import Unauthenticated
+from interfaces.http.schemas import Page, problem_responses
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/devices", tags=["devices"])
+zones_pairing_router = APIRouter(prefix="/api/zones", tags=["zones"])
+
+_bearer = HTTPBearer(auto_error=False,
+                     description="A user's `access` token, or a device token (heartbeat)")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+HardwareId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+DeviceType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=50)]
+Model = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Firmware = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
+
+
+# The container gets these parts when the devices context is wired into bootstrap.
+def _devices(container: Container) -> DevicesApplication:
+    return container.devices  # type: ignore[attr-defined,no-any-return]
+
+
+def _view(container: Container) -> PostgresDevicesView:
+    return container.devices_view  # type: ignore[attr-defined,no-any-return]
+
+
+def _presence(container: Container) -> Presence:
+    return container.presence  # type: ignore[attr-defined,no-any-return]
+
+
+def _wait(container: Container, position: int | None) -> None:
+    container.wait_for_devices(position)  # type: ignore[attr-defined]
+
+
+# -- shapes ----------------------------------------------------------------------------
+
+
+class DeviceOut(BaseModel):
+    id: UUID
+    name: str
+    device_type: str = Field(description="speaker, tablet, browser, ...")
+    device_id: str = Field(description="the hardware id (unique across all clients)")
+    model: str
+    firmware_version: str
+    ip_address: str | None
+    last_seen: datetime | None = Field(description="time of the last heartbeat")
+    is_online: bool
+    volume: int
+    zone: UUID
+    client: UUID
+    has_token: bool = Field(description="whether a device token is currently valid")
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class DeviceToken(BaseModel):
+    device: DeviceOut
+    token: str = Field(description="the device token: `Authorization: Bearer <token>` on "
+                       "heartbeats, `?token=` on the WebSocket")
+
+
+class RegisterIn(BaseModel):
+    device_id: HardwareId = Field(description="the hardware id")
+    name: Name
+    device_type: DeviceType
+    zone: UUID
+    model: Model = ""
+    firmware_version: Firmware = ""
+
+
+class DevicePatch(BaseModel):
+    name: Name | None = None
+    device_type: DeviceType | None = None
+    zone: UUID | None = None
+    model: Model | None = None
+    firmware_version: Firmware | None = None
+
+
+class VolumeIn(BaseModel):
+    volume: Annotated[int, Field(ge=0, le=100)]
+
+
+class HeartbeatOut(BaseModel):
+    is_online: bool
+    last_seen: datetime
+
+
+class PairIn(BaseModel):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    device_id: HardwareId = Field(description="the hardware id")
+    name: Name
+    device_type: DeviceType
+    model: Model = ""
+    firmware_version: Firmware = ""
+
+
+class PairingCodeOut(BaseModel):
+    code: str = Field(description="8 characters, single use")
+    zone_id: UUID
+    expires_at: datetime
+
+
+def device_row(device: Device) -> dict[str, Any]:
+    """A device aggregate in the shape of a read-model row."""
+    return {
+        "id": device.id, "client_id": device.client_id, "zone_id": device.zone_id,
+        "device_id": device.device_id, "name": device.name, "device_type": device.device_type,
+        "model": device.model, "firmware_version": device.firmware_version,
+        "volume": device.volume, "ip_address": device.ip_address,
+        "is_online": device.is_online, "last_seen": device.last_seen,
+        "has_token": device.token_id is not None,
+        "created_at": device.created_on, "updated_at": device.modified_on,
+    }
+
+
+def devices_out(container: Container, rows: list[dict[str, Any]]) -> list[DeviceOut]:
+    """Rows with live presence from Redis; the recorded presence if Redis is unreachable."""
+    ids = [row["id"] for row in rows]
+    try:
+        presence = _presence(container)
+        online, seen = presence.online(ids), presence.last_seen(ids)
+    except (RedisConnectionError, RedisTimeoutError) as e:
+        log.warning("presence unavailable, showing recorded presence: %s", e)
+        online, seen = {r["id"] for r in rows if r["is_online"]}, {}
+    return [_out(r, is_online=r["id"] in online, last_seen=seen.get(r["id"]) or r["last_seen"])
+            for r in rows]
+
+
+def _out(row: dict[str, Any], *, is_online: bool, last_seen: datetime | None) -> DeviceOut:
+    return DeviceOut(
+        id=row["id"], name=row["name"], device_type=row["device_type"],
+        device_id=row["device_id"], model=row["model"],
+        firmware_version=row["firmware_version"], ip_address=row["ip_address"],
+        last_seen=last_seen, is_online=is_online, volume=row["volume"], zone=row["zone_id"],
+        client=row["client_id"], has_token=row["has_token"], created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def device_out(container: Container, device: Device) -> DeviceOut:
+    return devices_out(container, [device_row(device)])[0]
+
+
+def _device_token(container: Container, grant: DeviceGrant) -> DeviceToken:
+    device = grant.device
+    token = container.tokens.device(device.id, device.zone_id, device.client_id, grant.token_id)
+    return DeviceToken(device=device_out(container, device), token=token)
+
+
+# -- pairing (no user: the code is the credential) -------------------------------------
+
+
+@router.post("/pair/", status_code=201, response_model=DeviceToken,
+             responses=problem_responses(400, 409, 422),
+             summary="Pair a device with a zone using a pairing code; returns its token",
+             description="The code comes from `POST /api/zones/{zone_id}/pairing-code/` and "
+             "works once, for ten minutes. A device already registered to the same client is "
+             "moved to the code's zone and gets a new token.")
+def pair(body: PairIn, request: Request, container: ContainerDep,
+         response: Response) -> DeviceToken:
+    ctx = CommandContext(Actor(ActorKind.DEVICE, f"hardware:{body.device_id}"),
+                         request_id(request))
+    accounts = container.accounts
+    grant = _devices(container).pair(
+        ctx, code=body.code, hardware_id=body.device_id, name=body.name,
+        device_type=body.device_type, model=body.model,
+        firmware_version=body.firmware_version,
+        max_devices_for=lambda client_id: accounts.get_client(client_id).max_devices)
+    set_position(response, grant.position)
+    return _device_token(container, grant)
+
+
+@zones_pairing_router.post(
+    "/{zone_id}/pairing-code/", status_code=201, response_model=PairingCodeOut,
+    responses=problem_responses(403, 404), summary="A single-use code to pair a device")
+def create_pairing_code(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                        ctx: UserCtx) -> PairingCodeOut:
+    code, expires_at = _devices(container).create_pairing_code(
+        ctx, write_scope(principal), zone_id)
+    return PairingCodeOut(code=code, zone_id=zone_id, expires_at=expires_at)
+
+
+# -- devices -----------------------------------------------------------------------------
+
+
+@router.get("/", response_model=Page[DeviceOut], summary="List devices, with live presence")
+def list_devices(request: Request, principal: PrincipalDep, container: ContainerDep,
+                 page: PageDep,
+                 zone: Annotated[UUID | None, Query(description="only this zone's")] = None,
+                 wait: WaitForPosition = None) -> dict[str, Any]:
+    _wait(container, wait)
+    result = _view(container).list_devices(
+        client_id=tenant_filter(principal), zone_id=zone, offset=page.offset,
+        limit=page.page_size)
+    return paginated(request, page, result.count, devices_out(container, result.rows))
+
+
+@router.post("/register/", status_code=201, response_model=DeviceOut,
+             responses=problem_responses(403, 404, 409, 422),
+             summary="Register a device by its hardware id in one of your zones")
+def register(body: RegisterIn, principal: PrincipalDep, container: ContainerDep,
+             ctx: UserCtx, response: Response) -> DeviceOut:
+    client_id = owning_client(principal)
+    device, position = _devices(container).register(
+        ctx, client_id, hardware_id=body.device_id, name=body.name,
+        device_type=body.device_type, zone_id=body.zone, model=body.model,
+        firmware_version=body.firmware_version,
+        max_devices=container.accounts.get_client(client_id).max_devices)
+    set_position(response, position)
+    return device_out(container, device)
+
+
+@router.get("/{device_id}/", response_model=DeviceOut, responses=problem_responses(404),
+            summary="One device")
+def get_device(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
+               wait: WaitForPosition = None) -> DeviceOut:
+    _wait(container, wait)
+    row = _view(container).get(device_id)
+    scope = tenant_filter(principal)
+    if row is None or (scope is not None and row["client_id"] != scope):
+        raise NotFound(f"device {device_id} not found")
+    return devices_out(container, [row])[0]
+
+
+@router.patch("/{device_id}/", response_model=DeviceOut,
+              responses=problem_responses(403, 404, 422),
+              summary="Rename a device, change its details, or move it to another zone")
+def update_device(device_id: UUID, body: DevicePatch, principal: PrincipalDep,
+                  container: ContainerDep, ctx: UserCtx, response: Response) -> DeviceOut:
+    changes = body.model_dump(exclude_none=True)
+    if "zone" in changes:
+        changes["zone_id"] = changes.pop("zone")
+    device, position = _devices(container).update(ctx, write_scope(principal), device_id,
+                                                  **changes)
+    set_position(response, position)
+    return device_out(container, device)
+
+
+@router.delete("/{device_id}/", status_code=204, response_class=Response,
+               responses=problem_responses(403, 404),
+               summary="Delete a device (frees its slot and its hardware id)")
+def delete_device(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                  ctx: UserCtx) -> Response:
+    _, position = _devices(container).delete(ctx, write_scope(principal), device_id)
+    response = Response(status_code=204)
+    set_position(response, position)
+    return response
+
+
+@router.post("/{device_id}/volume/", response_model=DeviceOut,
+             responses=problem_responses(403, 404, 422), summary="Set a device's volume")
+def set_volume(device_id: UUID, body: VolumeIn, principal: PrincipalDep,
+               container: ContainerDep, ctx: UserCtx, response: Response) -> DeviceOut:
+    device, position = _devices(container).set_volume(ctx, write_scope(principal), device_id,
+                                                      body.volume)
+    set_position(response, position)
+    return device_out(container, device)
+
+
+@router.post("/{device_id}/token/", response_model=DeviceToken,
+             responses=problem_responses(403, 404),
+             summary="Issue a new device token (the previous one stops working)")
+def rotate_token(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                 ctx: UserCtx, response: Response) -> DeviceToken:
+    grant = _devices(container).issue_token(ctx, write_scope(principal), device_id)
+    set_position(response, grant.position)
+    return _device_token(container, grant)
+
+
+@router.delete("/{device_id}/token/", status_code=204, response_class=Response,
+               responses=problem_responses(403, 404), summary="Revoke the device's token")
+def revoke_token(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                 ctx: UserCtx) -> Response:
+    _, position = _devices(container).revoke_token(ctx, write_scope(principal), device_id)
+    response = Response(status_code=204)
+    set_position(response, position)
+    return response
+
+
+# -- presence ----------------------------------------------------------------------------
+
+
+@router.post("/{device_id}/heartbeat/", response_model=HeartbeatOut,
+             responses=problem_responses(401, 403, 404, 503),
+             summary="Report that the device is alive (device token, or a user)",
+             description="Presence lives in Redis for a short TTL; only coming online (here) "
+             "and going offline (the sweeper) are recorded as events.")
+def heartbeat(device_id: UUID, request: Request, container: ContainerDep,
+              credentials: BearerDep, response: Response) -> HeartbeatOut:
+    device, ctx = _heartbeat_caller(container, request, credentials, device_id)
+    now, position = record_heartbeat(_devices(container), _presence(container), device, ctx,
+                                     _ip(request))
+    set_position(response, position)
+    return HeartbeatOut(is_online=True, last_seen=now)
+
+
+def _heartbeat_caller(container: Container, request: Request,
+                      credentials: HTTPAuthorizationCredentials | None,
+                      device_id: UUID) -> tuple[Device, CommandContext]:
+    """The device itself (its current device token) or a user who may change it."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("authentication credentials were not provided")
+    try:
+        claims = container.tokens.device_claims(credentials.credentials)
+    except InvalidToken:
+        principal = current_principal(container, credentials)
+        device = _devices(container).get_device(device_id, write_scope(principal))
+        return device, CommandContext(principal.actor, request_id(request))
+    if claims.device_id != device_id:
+        raise PermissionDenied("a device token only reports its own device's heartbeat")
+    device = _devices(container).check_token(device_id, claims.token_id)
+    return device, CommandContext(Actor(ActorKind.DEVICE, str(device_id)), request_id(request))
+
+
+def _ip(request: Request) -> str | None:
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None

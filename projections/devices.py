@@ -1,0 +1,95 @@
+"""The devices read model: one row per device, behind `/api/devices/` and the sweeper."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
+
+from domain.device import DEFAULT_VOLUME, Device
+from projections.accounts import Page
+
+Row = dict[str, Any]
+
+
+class DevicesView(TrackingRecorder, ABC):
+    @abstractmethod
+    def put(self, row: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def change(self, device_id: UUID, changes: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def remove(self, device_id: UUID, tracking: Tracking) -> None: ...
+
+    # queries
+    @abstractmethod
+    def get(self, device_id: UUID) -> Row | None: ...
+
+    @abstractmethod
+    def list_devices(self, *, client_id: UUID | None, zone_id: UUID | None, offset: int,
+                     limit: int) -> Page: ...
+
+    @abstractmethod
+    def online_device_ids(self) -> list[UUID]:
+        """Devices whose last recorded transition was to online."""
+
+
+class DevicesProjection(Projection[DevicesView]):
+    name = "devices_view"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Rosters, key indexes and pairing codes are not shown; they still advance."""
+        self.view.insert_tracking(tracking)
+
+    @process_event.register
+    def _registered(self, e: Device.Registered, tracking: Tracking) -> None:
+        self.view.put({
+            "id": e.originator_id, "client_id": e.client_id, "zone_id": e.zone_id,
+            "device_id": e.device_id, "name": e.name, "device_type": e.device_type,
+            "model": e.model, "firmware_version": e.firmware_version,
+            "volume": DEFAULT_VOLUME, "ip_address": None, "is_online": False,
+            "last_seen": None, "has_token": False, "created_by": e.actor_id,
+            "created_at": e.timestamp, "updated_at": e.timestamp,
+        }, tracking)
+
+    @process_event.register
+    def _updated(self, e: Device.Updated, tracking: Tracking) -> None:
+        self._change(e, dict(e.changes), tracking)
+
+    @process_event.register
+    def _moved(self, e: Device.Moved, tracking: Tracking) -> None:
+        self._change(e, {"zone_id": e.zone_id}, tracking)
+
+    @process_event.register
+    def _volume(self, e: Device.VolumeSet, tracking: Tracking) -> None:
+        self._change(e, {"volume": e.volume}, tracking)
+
+    @process_event.register
+    def _online(self, e: Device.WentOnline, tracking: Tracking) -> None:
+        self._change(e, {"is_online": True, "ip_address": e.ip_address, "last_seen": e.at},
+                     tracking)
+
+    @process_event.register
+    def _offline(self, e: Device.WentOffline, tracking: Tracking) -> None:
+        self._change(e, {"is_online": False, "last_seen": e.last_seen}, tracking)
+
+    @process_event.register
+    def _token_issued(self, e: Device.TokenIssued, tracking: Tracking) -> None:
+        self._change(e, {"has_token": True}, tracking)
+
+    @process_event.register
+    def _token_revoked(self, e: Device.TokenRevoked, tracking: Tracking) -> None:
+        self._change(e, {"has_token": False}, tracking)
+
+    @process_event.register
+    def _deleted(self, e: Device.Deleted, tracking: Tracking) -> None:
+        self.view.remove(e.originator_id, tracking)
+
+    def _change(self, e: Device.Event, changes: Row, tracking: Tracking) -> None:
+        self.view.change(e.originator_id, {**changes, "updated_at": e.timestamp}, tracking)

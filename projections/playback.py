@@ -1,0 +1,124 @@
+"""Zone read models: the zones table (with state, for queries and the ticker) and
+the live state that devices follow (published through the LiveState port).
+
+Both need a zone's whole state after each event. They keep the zones they have
+seen in memory and apply each new event to them (exactly what replay does);
+a zone they have not seen, or an event out of step, is loaded from the store
+at that event's version.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
+
+from application.playback import queue_of, zone_state
+from application.ports import LiveState
+from domain.zone import Zone
+from projections.accounts import Page
+
+Row = dict[str, Any]
+ZoneLoader = Callable[[UUID, int], Zone]
+
+
+class ZoneFolder:
+    """The latest state of recently seen zones, advanced event by event."""
+
+    def __init__(self, load: ZoneLoader, size: int = 10_000) -> None:
+        self._load = load
+        self._zones: OrderedDict[UUID, Zone] = OrderedDict()
+        self._size = size
+
+    def apply(self, e: Zone.Event) -> Zone:
+        zone_id, version = e.originator_id, e.originator_version
+        zone = self._zones.pop(zone_id, None)
+        if isinstance(e, Zone.Created):
+            zone = e.mutate(None)
+        elif zone is not None and zone.version == version - 1:
+            e.mutate(zone)
+        else:
+            zone = self._load(zone_id, version)
+        assert isinstance(zone, Zone)
+        self._zones[zone_id] = zone
+        if len(self._zones) > self._size:
+            self._zones.popitem(last=False)
+        return zone
+
+
+class ZonesView(TrackingRecorder, ABC):
+    @abstractmethod
+    def save_zone(self, row: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def delete_zone(self, zone_id: UUID, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def get_zone(self, zone_id: UUID) -> Row | None: ...
+
+    @abstractmethod
+    def list_zones(self, *, client_id: UUID | None, offset: int, limit: int) -> Page: ...
+
+    @abstractmethod
+    def zones_of_client(self, client_id: UUID) -> list[UUID]: ...
+
+    @abstractmethod
+    def due_zones(self, limit: int = 500) -> list[UUID]:
+        """Zones whose audible item has ended by now (by the database clock)."""
+
+
+def zone_row(zone: Zone) -> Row:
+    state = zone_state(zone)
+    return {
+        "id": zone.id, "client_id": zone.client_id, "name": zone.name,
+        "description": zone.description, "default_volume": zone.default_volume,
+        "volume": zone.volume, "timezone": zone.timezone, "is_active": zone.is_active,
+        "is_playing": zone.is_playing, "version": zone.version, "state": state,
+        "queue": queue_of(zone), "ends_at": zone.ends_at(),
+        "created_at": zone.created_on, "updated_at": zone.modified_on,
+    }
+
+
+def zones_projection(load: ZoneLoader) -> type[Projection[ZonesView]]:
+    folder = ZoneFolder(load)
+
+    class ZonesProjection(Projection[ZonesView]):
+        name = "zones_view"
+
+        @singledispatchmethod
+        def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+            if not isinstance(domain_event, Zone.Event):
+                self.view.insert_tracking(tracking)
+                return
+            zone = folder.apply(domain_event)
+            if zone.is_deleted:
+                self.view.delete_zone(zone.id, tracking)
+            else:
+                self.view.save_zone(zone_row(zone), tracking)
+
+    return ZonesProjection
+
+
+def live_state_projection(load: ZoneLoader, live: LiveState
+                          ) -> type[Projection[TrackingRecorder]]:
+    """Publishes each zone's new state; the position is only kept after the
+    state is out, so a failure (say, Redis down) retries it later."""
+    folder = ZoneFolder(load)
+
+    class LiveZoneStateProjection(Projection[TrackingRecorder]):
+        name = "live_zone_state"
+
+        @singledispatchmethod
+        def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+            if isinstance(domain_event, Zone.Event):
+                zone = folder.apply(domain_event)
+                live.publish(str(zone.id), zone.version, zone_state(zone))
+            self.view.insert_tracking(tracking)
+
+    return LiveZoneStateProjection
