@@ -17,25 +17,40 @@ import redis
 from eventsourcing.persistence import TrackingRecorder
 
 from application.accounts import AccountsApplication
+from application.devices import DevicesApplication
 from application.library import LibraryApplication
 from application.media_jobs import MediaProcessor
+from application.playback import PlaybackApplication
 from application.ports import BlobStorage
+from domain.base import Actor, CommandContext
 from domain.quota import GB
+from domain.track import Track
 from infra.embedded import EmbeddedServers
 from infra.jobs import Jobs, JobsView, jobs_projection, redis_broker
+from infra.live import RedisLiveState
 from infra.mail import build_mailer
 from infra.media import MutagenInspector, PillowImages
 from infra.postgres import construct_view, eventsourcing_env
 from infra.postgres.accounts_view import PostgresAccountsView
+from infra.postgres.devices_view import PostgresDevicesView
 from infra.postgres.library_view import PostgresLibraryView
+from infra.postgres.zones_view import PostgresZonesView
+from infra.presence import Presence, PresenceSweeper
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
 from infra.ratelimit import RateLimiter
 from infra.security import Argon2Hasher, TokenService
 from infra.settings import Settings
 from infra.storage import LocalStorage, S3Storage
+from infra.ticker import LeaderLoop, tick_due_zones
 from infra.tts import build_synthesizer
 from projections.accounts import AccountsProjection
+from projections.devices import DevicesProjection
 from projections.library import LibraryProjection
+from projections.playback import (
+    live_state_projection,
+    queue_cleanup_projection,
+    zones_projection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +80,15 @@ class Container:
     jobs: Jobs
     processor: MediaProcessor
     specs: list[ProjectionSpec]
+    playback: PlaybackApplication
+    zones_view: PostgresZonesView
+    live: RedisLiveState
+    devices: DevicesApplication
+    devices_view: PostgresDevicesView
+    presence: Presence
     embedded: EmbeddedServers | None = None
     projections: list[SupervisedProjection] = field(default_factory=list)
+    loops: list[LeaderLoop] = field(default_factory=list)
     _lag_views: dict[str, tuple[TrackingRecorder, str]] = field(default_factory=dict)
 
     def start_projections(self) -> None:
@@ -74,6 +96,28 @@ class Container:
             supervised = SupervisedProjection(spec, self.es_env, self.database_url)
             supervised.start()
             self.projections.append(supervised)
+
+    def start_clock(self) -> None:
+        """The playback ticker and the presence sweeper (leaders: safe on every replica)."""
+        sweeper = PresenceSweeper(self.devices, self.devices_view, self.presence)
+
+        def sweep() -> None:
+            sweeper.sweep(lambda: CommandContext(Actor.system("presence"), "presence-sweep"))
+
+        self.loops = [
+            LeaderLoop("playback-ticker", self.database_url, self.settings.tick_seconds,
+                       lambda: tick_due_zones(self.playback, self.zones_view)),
+            LeaderLoop("presence-sweeper", self.database_url,
+                       self.settings.presence_sweep_seconds, sweep),
+        ]
+        for loop in self.loops:
+            loop.start()
+
+    def wait_for_playback(self, position: int | None, timeout: float | None = None) -> None:
+        self._wait(self.zones_view, self.playback.name, position, timeout)
+
+    def wait_for_devices(self, position: int | None, timeout: float | None = None) -> None:
+        self._wait(self.devices_view, self.devices.name, position, timeout)
 
     def _wait(self, view: TrackingRecorder, app_name: str, position: int | None,
               timeout: float | None) -> None:
@@ -103,6 +147,8 @@ class Container:
         heads = {
             self.accounts.name: self.accounts.recorder.max_notification_id() or 0,
             self.library.name: self.library.recorder.max_notification_id() or 0,
+            self.playback.name: self.playback.recorder.max_notification_id() or 0,
+            self.devices.name: self.devices.recorder.max_notification_id() or 0,
         }
         return {
             name: heads[app_name] - (view.max_tracking_id(app_name) or 0)
@@ -111,10 +157,12 @@ class Container:
 
     def close(self) -> None:
         self.jobs.stop_worker()
+        for loop in self.loops:
+            loop.stop()
         for supervised in self.projections:
             supervised.stop()
         self.projections.clear()
-        for app in (self.accounts, self.library):
+        for app in (self.accounts, self.library, self.playback, self.devices):
             app.close()
         for view, _ in self._lag_views.values():
             view.datastore.close()  # type: ignore[attr-defined]
@@ -171,9 +219,28 @@ def bootstrap(
     accounts_view = construct_view(AccountsProjection.name, PostgresAccountsView, es_env)
     library_view = construct_view(LibraryProjection.name, PostgresLibraryView, es_env)
     jobs_class = jobs_projection(jobs)
+    redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    playback = PlaybackApplication(es_env)
+    devices = DevicesApplication(es_env, zone_owner=playback.zone_owner)
+    zones_view = construct_view("zones_view", PostgresZonesView, es_env)
+
+    def load_zone(zone_id: UUID, version: int) -> Any:
+        return playback.repository.get(zone_id, version=version)
+
+    def drop_track(track_id: UUID) -> None:
+        track: Any = library.repository.get(track_id)
+        assert isinstance(track, Track)
+        ctx = CommandContext(Actor.system("library"), f"track-deleted-{track_id}")
+        playback.drop_tracks(ctx, zones_view.zones_of_client(track.client_id), {track_id})
+
+    live = RedisLiveState(redis_client, settings.redis_prefix)
+    zones_class = zones_projection(load_zone)
+    live_class = live_state_projection(load_zone, live)
+    cleanup_class = queue_cleanup_projection(drop_track)
+    devices_view = construct_view(DevicesProjection.name, PostgresDevicesView, es_env)
     container = Container(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
-        redis=redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2),
+        redis=redis_client,
         tokens=TokenService(
             settings.jwt_secret.get_secret_value(),
             timedelta(seconds=settings.access_token_ttl_seconds),
@@ -187,16 +254,27 @@ def bootstrap(
             ProjectionSpec(AccountsApplication, AccountsProjection, PostgresAccountsView),
             ProjectionSpec(LibraryApplication, LibraryProjection, PostgresLibraryView),
             ProjectionSpec(LibraryApplication, jobs_class, JobsView),
+            ProjectionSpec(PlaybackApplication, zones_class, PostgresZonesView),
+            ProjectionSpec(PlaybackApplication, live_class, JobsView),
+            ProjectionSpec(LibraryApplication, cleanup_class, JobsView),
+            ProjectionSpec(DevicesApplication, DevicesProjection, PostgresDevicesView),
         ],
+        playback=playback, zones_view=zones_view, live=live,
+        devices=devices, devices_view=devices_view,
+        presence=Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds),
         embedded=embedded,
     )
     container._lag_views = {
         AccountsProjection.name: (accounts_view, accounts.name),
         LibraryProjection.name: (library_view, library.name),
         jobs_class.name: (construct_view(jobs_class.name, JobsView, es_env), library.name),
+        zones_class.name: (zones_view, playback.name),
+        live_class.name: (construct_view(live_class.name, JobsView, es_env), playback.name),
+        DevicesProjection.name: (devices_view, devices.name),
     }
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()
+        container.start_clock()
     if settings.workers_in_process if start_workers is None else start_workers:
         jobs.start_worker(settings.worker_threads)
     return container

@@ -11,7 +11,23 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 log = logging.getLogger(__name__)
+
+MAX_CONNECTIONS = 400
+
+
+def _start_pgserver(pgserver: Any, folder: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pgserver.get_server(folder, cleanup_mode="stop")
+
+
+def _max_connections(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW max_connections").fetchone()
+    return int(row[0]) if row else 0
 
 
 class EmbeddedServers:
@@ -28,9 +44,14 @@ class EmbeddedServers:
 
             folder = self.data_dir / "postgres"
             folder.mkdir(parents=True, exist_ok=True)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._pg = pgserver.get_server(folder, cleanup_mode="stop")  # type: ignore[attr-defined]
+            self._pg = _start_pgserver(pgserver, folder)
+            if _max_connections(self._pg.get_uri()) < MAX_CONNECTIONS:
+                # Each application, view and projection runner keeps a pool: the
+                # default of 100 connections is too few for a whole system.
+                with psycopg.connect(self._pg.get_uri(), autocommit=True) as conn:
+                    conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+                self._pg.cleanup()  # stop, then start again with the new setting
+                self._pg = _start_pgserver(pgserver, folder)
             log.info("embedded PostgreSQL running in %s", folder)
         return str(self._pg.get_uri())
 

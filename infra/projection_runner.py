@@ -26,6 +26,9 @@ class ProjectionSpec:
     view_class: type[Any]
 
 
+_CONSTRUCTING = threading.Lock()
+
+
 def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
@@ -76,12 +79,14 @@ class SupervisedProjection:
     def _run(self) -> None:
         self.is_leader.set()
         log.info("projection %s running", self.name)
-        with ProjectionRunner(
-            application_class=self.spec.application_class,
-            projection_class=self.spec.projection_class,
-            view_class=self.spec.view_class,
-            env=self._env,
-        ) as runner:
+        with _CONSTRUCTING:  # concurrent CREATE TABLE/TYPE statements can collide
+            runner = ProjectionRunner(
+                application_class=self.spec.application_class,
+                projection_class=self.spec.projection_class,
+                view_class=self.spec.view_class,
+                env=self._env,
+            )
+        with runner:
             while not self._stopping.is_set():
                 runner.run_forever(timeout=0.5)
                 if runner.is_interrupted.is_set():

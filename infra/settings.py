@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     data_dir: Path = Path(".data")
     redis_prefix: str = "s2g:"
-    db_pool_size: int = Field(default=3, ge=1)
-    db_max_overflow: int = Field(default=7, ge=0)
+    db_pool_size: int = Field(default=1, ge=1)
+    db_max_overflow: int = Field(default=5, ge=0)
 
     # HTTP
     host: str = "127.0.0.1"
@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=200, gt=0)
     max_image_mb: int = Field(default=10, gt=0)
     max_files_per_upload: int = Field(default=50, gt=0)
+
+    # Playback clock and device presence
+    tick_seconds: float = Field(default=1.0, gt=0)
+    presence_ttl_seconds: int = Field(default=30, gt=0)
+    presence_sweep_seconds: float = Field(default=10.0, gt=0)
 
     # Background work (dramatiq on Redis)
     workers_in_process: bool = True

@@ -122,3 +122,22 @@ def live_state_projection(load: ZoneLoader, live: LiveState
             self.view.insert_tracking(tracking)
 
     return LiveZoneStateProjection
+
+
+def queue_cleanup_projection(
+    drop: Callable[[UUID], object],
+) -> type[Projection[TrackingRecorder]]:
+    """Follows the library: a deleted track leaves every queue of its client
+    (`drop(track_id)`), so it is skipped and never played again."""
+    from domain.track import Track
+
+    class QueueCleanupProjection(Projection[TrackingRecorder]):
+        name = "queue_cleanup"
+
+        @singledispatchmethod
+        def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+            if isinstance(domain_event, Track.Deleted):
+                drop(domain_event.originator_id)
+            self.view.insert_tracking(tracking)
+
+    return QueueCleanupProjection

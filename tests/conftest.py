@@ -76,7 +76,7 @@ def make_settings(test_database: str, servers: dict[str, str], redis_prefix: str
         redis_url=servers["redis_url"],
         redis_prefix=redis_prefix,
         data_dir=tmp,
-        **{"db_pool_size": 2, "db_max_overflow": 3, **overrides},
+        **{"db_pool_size": 1, "db_max_overflow": 4, **overrides},
     )
 
 

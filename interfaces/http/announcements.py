@@ -10,8 +10,10 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile,
 from pydantic import BaseModel, Field, StringConstraints
 
 from application.authz import owning_client, tenant_filter, write_scope
+from application.playback import zone_state
 from domain.base import NotFound
 from domain.library import ANNOUNCEMENT_FORMATS
+from domain.playback import AnnouncementItem, PlaybackError
 from interfaces.http.deps import (
     ContainerDep,
     PageDep,
@@ -153,6 +155,31 @@ def delete_announcement(announcement_id: UUID, principal: PrincipalDep,
     return response
 
 
+class AnnouncementNotReady(PlaybackError):
+    pass
+
+
 def _stem(filename: str) -> str:
     return filename.rsplit(".", 1)[0] if "." in filename else filename or "Announcement"
 
+
+
+class PlayInstantIn(BaseModel):
+    zone_ids: list[UUID] = Field(min_length=1, description="zones to interrupt now")
+
+
+@router.post("/{announcement_id}/play-instant/", response_model=list[dict[str, Any]],
+             responses=problem_responses(403, 404, 409),
+             summary="Play an announcement now in these zones (the music resumes after)")
+def play_instant(announcement_id: UUID, body: PlayInstantIn, principal: PrincipalDep,
+                 container: ContainerDep, ctx: UserCtx, response: Response) -> Any:
+    scope = write_scope(principal)
+    ann = container.library.get_announcement(announcement_id, scope)
+    if not ann.is_playable or ann.media is None:
+        raise AnnouncementNotReady(f"announcement {ann.title!r} is {ann.status.value}, not ready")
+    item = AnnouncementItem(
+        announcement_id=ann.id, duration_ms=int(round(ann.media.duration * 1000)),
+        media_key=ann.media.media_key, content_type=ann.media.content_type, title=ann.title)
+    results = container.playback.play_announcement(ctx, ann.client_id, body.zone_ids, item)
+    set_position(response, results[-1][1] if results else None)
+    return [zone_state(zone) for zone, _ in results]

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from infra.bootstrap import Container
-from interfaces.http import accounts, announcements, auth, health, media, music
+from interfaces.http import accounts, announcements, auth, devices, health, media, music, zones
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 
@@ -48,8 +48,10 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
             allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
             expose_headers=["X-Request-ID", "X-Event-Position"],
         )
-    for module in (auth, accounts, music, announcements, media, health):
-        app.include_router(module.router)
+    for router in (auth.router, accounts.router, music.router, announcements.router,
+                   media.router, zones.zones, zones.playback, devices.router,
+                   devices.zones_pairing_router, health.router):
+        app.include_router(router)
     return app
 
 

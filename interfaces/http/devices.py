@@ -61,19 +61,19 @@ Firmware = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50
 
 # The container gets these parts when the devices context is wired into bootstrap.
 def _devices(container: Container) -> DevicesApplication:
-    return container.devices  # type: ignore[attr-defined,no-any-return]
+    return container.devices
 
 
 def _view(container: Container) -> PostgresDevicesView:
-    return container.devices_view  # type: ignore[attr-defined,no-any-return]
+    return container.devices_view
 
 
 def _presence(container: Container) -> Presence:
-    return container.presence  # type: ignore[attr-defined,no-any-return]
+    return container.presence
 
 
 def _wait(container: Container, position: int | None) -> None:
-    container.wait_for_devices(position)  # type: ignore[attr-defined]
+    container.wait_for_devices(position)
 
 
 # -- shapes ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from psycopg import OperationalError as PsycopgOperationalError
 from psycopg_pool import PoolTimeout
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.authz import PermissionDenied
@@ -28,6 +29,14 @@ from domain.accounts import (
     WrongPassword,
 )
 from domain.base import DomainError, NotFound
+from domain.device import (
+    DeviceDeleted,
+    HardwareIdTaken,
+    InvalidDevice,
+    PairingCodeInvalid,
+    TooManyDevices,
+)
+from domain.device import InvalidVolume as InvalidDeviceVolume
 from domain.library import (
     DuplicateMedia,
     FolderTypeMismatch,
@@ -38,6 +47,7 @@ from domain.library import (
     TrackDeleted,
     UnsupportedMediaType,
 )
+from domain.playback import InvalidSeek, InvalidVolume, PlaybackError, QueueEmpty, ZoneInactive
 from infra.bootstrap import ReadModelLagging
 from infra.ratelimit import RateLimited
 
@@ -65,11 +75,22 @@ STATUS: list[tuple[type[Exception], int]] = [
     (FolderTypeMismatch, 422),
     (InvalidOrder, 422),
     (TrackDeleted, 404),
+    (TooManyDevices, 409),
+    (HardwareIdTaken, 409),
+    (InvalidDeviceVolume, 422),
+    (InvalidDevice, 422),
+    (PairingCodeInvalid, 400),
+    (DeviceDeleted, 404),
+    (QueueEmpty, 409),
+    (ZoneInactive, 409),
+    (InvalidSeek, 422),
+    (InvalidVolume, 422),
+    (PlaybackError, 422),
     (DomainError, 400),
 ]
 
 UNAVAILABLE = (OperationalError, InterfaceError, PsycopgOperationalError, PoolTimeout,
-               RedisConnectionError)
+               RedisConnectionError, RedisTimeoutError)
 
 
 class Unauthenticated(Exception):

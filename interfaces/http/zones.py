@@ -1,0 +1,264 @@
+"""`/api/zones/` (zones of speakers) and `/api/playback/` (what they play, live)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, StringConstraints
+
+from application.authz import owning_client, tenant_filter, write_scope
+from application.playback import zone_state
+from domain.base import NotFound
+from domain.library import MediaStatus
+from domain.playback import PlaybackError, QueueItem
+from domain.zone import Zone
+from infra.bootstrap import Container
+from interfaces.http.deps import (
+    ContainerDep,
+    PageDep,
+    PrincipalDep,
+    UserCtx,
+    WaitForPosition,
+    paginated,
+    set_position,
+)
+from interfaces.http.schemas import Page, problem_responses
+
+zones = APIRouter(prefix="/api/zones", tags=["zones"])
+playback = APIRouter(prefix="/api/playback", tags=["playback"])
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Volume = Annotated[int, Field(ge=0, le=100)]
+
+
+class ZoneOut(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    default_volume: int
+    volume: int
+    timezone: str
+    is_active: bool
+    is_playing: bool
+    client: UUID
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+def _zone_out(row: dict[str, Any]) -> ZoneOut:
+    return ZoneOut(**{**row, "client": row["client_id"]})
+
+
+def _zone_row(zone: Zone) -> dict[str, Any]:
+    return {"id": zone.id, "name": zone.name, "description": zone.description,
+            "default_volume": zone.default_volume, "volume": zone.volume,
+            "timezone": zone.timezone, "is_active": zone.is_active,
+            "is_playing": zone.is_playing, "client_id": zone.client_id,
+            "created_at": zone.created_on, "updated_at": zone.modified_on}
+
+
+class ZoneIn(BaseModel):
+    name: Name
+    description: Annotated[str, Field(max_length=5000)] = ""
+    default_volume: Volume = 70
+    timezone: Annotated[str, Field(max_length=64, examples=["Europe/London"])] = "UTC"
+
+
+class ZonePatch(BaseModel):
+    name: Name | None = None
+    description: Annotated[str | None, Field(max_length=5000)] = None
+    default_volume: Volume | None = None
+    timezone: Annotated[str | None, Field(max_length=64)] = None
+    is_active: bool | None = None
+
+
+@zones.get("/", response_model=Page[ZoneOut], summary="List zones")
+def list_zones(request: Request, principal: PrincipalDep, container: ContainerDep,
+               page: PageDep, wait: WaitForPosition = None) -> dict[str, Any]:
+    container.wait_for_playback(wait)
+    result = container.zones_view.list_zones(client_id=tenant_filter(principal),
+                                             offset=page.offset, limit=page.page_size)
+    return paginated(request, page, result.count, [_zone_out(r) for r in result.rows])
+
+
+@zones.post("/", status_code=201, response_model=ZoneOut,
+            responses=problem_responses(403, 422), summary="Create a zone")
+def create_zone(body: ZoneIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+                response: Response) -> ZoneOut:
+    zone, position = container.playback.create_zone(ctx, owning_client(principal),
+                                                     **body.model_dump())
+    set_position(response, position)
+    return _zone_out(_zone_row(zone))
+
+
+@zones.get("/{zone_id}/", response_model=ZoneOut, responses=problem_responses(404),
+           summary="One zone")
+def get_zone(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
+             wait: WaitForPosition = None) -> ZoneOut:
+    return _zone_out(_visible_row(container, principal, zone_id, wait))
+
+
+@zones.patch("/{zone_id}/", response_model=ZoneOut, responses=problem_responses(403, 404, 422),
+             summary="Change a zone")
+def update_zone(zone_id: UUID, body: ZonePatch, principal: PrincipalDep,
+                container: ContainerDep, ctx: UserCtx, response: Response) -> ZoneOut:
+    zone, position = container.playback.change_zone(
+        ctx, write_scope(principal), zone_id, **body.model_dump(exclude_none=True))
+    set_position(response, position)
+    return _zone_out(_zone_row(zone))
+
+
+@zones.delete("/{zone_id}/", status_code=204, response_class=Response,
+              responses=problem_responses(403, 404), summary="Delete a zone")
+def delete_zone(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                ctx: UserCtx) -> Response:
+    _, position = container.playback.delete_zone(ctx, write_scope(principal), zone_id)
+    response = Response(status_code=204)
+    set_position(response, position)
+    return response
+
+
+def _visible_row(container: Container, principal: PrincipalDep, zone_id: UUID,
+                 wait: int | None) -> dict[str, Any]:
+    container.wait_for_playback(wait)
+    row = container.zones_view.get_zone(zone_id)
+    scope = tenant_filter(principal)
+    if row is None or (scope is not None and row["client_id"] != scope):
+        raise NotFound(f"zone {zone_id} not found")
+    return row
+
+
+# -- playback ------------------------------------------------------------------------
+
+
+def state_body(state: dict[str, Any], container: Container,
+               queue: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The zone state with signed media URLs and the server's clock."""
+    ttl = container.settings.media_url_ttl_seconds
+
+    def signed(item: dict[str, Any] | None) -> dict[str, Any] | None:
+        if item is None:
+            return None
+        url = container.storage.signed_url(item["media_key"], expires_in=ttl,
+                                           content_type=item["content_type"])
+        return {**item, "url": url}
+
+    body = {**state, "current": signed(state.get("current")), "next": signed(state.get("next")),
+            "announcement": signed(state.get("announcement")),
+            "server_time": datetime.now(UTC).isoformat()}
+    if queue is not None:
+        body["queue"] = queue
+    return body
+
+
+@playback.get("/state/", summary="A zone's playback state (with its queue)",
+              responses=problem_responses(404))
+def get_state(principal: PrincipalDep, container: ContainerDep,
+              zone_id: Annotated[UUID, Query()], wait: WaitForPosition = None
+              ) -> dict[str, Any]:
+    row = _visible_row(container, principal, zone_id, wait)
+    return state_body(row["state"], container, row["queue"])
+
+
+class ZoneCommand(BaseModel):
+    zone_id: UUID
+
+
+class PlayIn(ZoneCommand):
+    folder_ids: list[UUID] = Field(default_factory=list, description="folders, in order")
+    playlist_ids: list[UUID] = Field(default_factory=list, description="alias of folder_ids")
+    track_ids: list[UUID] = Field(default_factory=list)
+    shuffle: bool = False
+
+
+class VolumeIn(ZoneCommand):
+    volume: Volume
+
+
+class SeekIn(ZoneCommand):
+    position_ms: Annotated[int | None, Field(ge=0)] = None
+    position: Annotated[float | None, Field(ge=0, description="seconds (seed style)")] = None
+
+
+def _answer(container: Container, response: Response, result: tuple[Zone, int | None]
+            ) -> dict[str, Any]:
+    zone, position = result
+    set_position(response, position)
+    return state_body(zone_state(zone), container)
+
+
+def queue_items(container: Container, client_id: UUID, folder_ids: list[UUID],
+                track_ids: list[UUID]) -> list[QueueItem]:
+    """Playable tracks of the folders (in folder order), then the single tracks."""
+    rows: list[dict[str, Any]] = []
+    for folder_id in folder_ids:
+        folder = container.library_view.get("library_folders", folder_id)
+        if folder is None or folder["client_id"] != client_id:
+            raise NotFound(f"folder {folder_id} not found")
+        rows += container.library_view.list_tracks(
+            client_id=client_id, folder_id=folder_id, offset=0, limit=10_000).rows
+    for track_id in track_ids:
+        row = container.library_view.get("library_tracks", track_id)
+        if row is None or row["client_id"] != client_id:
+            raise NotFound(f"track {track_id} not found")
+        rows.append(row)
+    return [
+        QueueItem(item_id=r["id"], duration_ms=int(round(r["duration"] * 1000)),
+                  media_key=r["media_key"], content_type=r["content_type"],
+                  title=r["title"], artist=r["artist"], cover_key=r["thumbnail_key"])
+        for r in rows if r["status"] != MediaStatus.FAILED.value
+    ]
+
+
+@playback.post("/play/", summary="Play folders (playlists) or tracks in a zone",
+               responses=problem_responses(403, 404, 409, 422))
+def play(body: PlayIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+         response: Response) -> dict[str, Any]:
+    zone = container.playback.get_zone(body.zone_id, write_scope(principal))
+    folders = [*body.folder_ids, *body.playlist_ids]
+    items = queue_items(container, zone.client_id, folders, body.track_ids)
+    source = {"folder_ids": [str(f) for f in folders],
+              "track_ids": [str(t) for t in body.track_ids]}
+    return _answer(container, response, container.playback.play(
+        ctx, zone.client_id, body.zone_id, items, shuffle=body.shuffle, source=source))
+
+
+def _simple(name: str, summary: str) -> None:
+    def command(body: ZoneCommand, principal: PrincipalDep, container: ContainerDep,
+                ctx: UserCtx, response: Response) -> dict[str, Any]:
+        action = getattr(container.playback, name)
+        return _answer(container, response, action(ctx, write_scope(principal), body.zone_id))
+
+    command.__name__ = name
+    playback.post(f"/{name}/", summary=summary,
+                  responses=problem_responses(403, 404, 409))(command)
+
+
+_simple("pause", "Pause the music")
+_simple("resume", "Resume the music")
+_simple("next", "Skip to the next track (or skip the announcement playing)")
+_simple("previous", "Go back to the previous track")
+
+
+@playback.post("/volume/", summary="Set a zone's volume (0–100)",
+               responses=problem_responses(403, 404, 422))
+def volume(body: VolumeIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+           response: Response) -> dict[str, Any]:
+    return _answer(container, response, container.playback.set_volume(
+        ctx, write_scope(principal), body.zone_id, body.volume))
+
+
+@playback.post("/seek/", summary="Seek within the current track",
+               responses=problem_responses(403, 404, 409, 422))
+def seek(body: SeekIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+         response: Response) -> dict[str, Any]:
+    if body.position_ms is None and body.position is None:
+        raise PlaybackError("give position_ms (or position in seconds)", field="position_ms")
+    position_ms = body.position_ms if body.position_ms is not None else int(
+        (body.position or 0) * 1000)
+    return _answer(container, response, container.playback.seek(
+        ctx, write_scope(principal), body.zone_id, position_ms))
+
