@@ -30,7 +30,7 @@ from infra.jobs import Jobs, JobsView, jobs_projection, redis_broker
 from infra.live import RedisLiveState
 from infra.mail import build_mailer
 from infra.media import MutagenInspector, PillowImages
-from infra.postgres import construct_view, eventsourcing_env
+from infra.postgres import construct_view, eventsourcing_env, schema_lock
 from infra.postgres.accounts_view import PostgresAccountsView
 from infra.postgres.devices_view import PostgresDevicesView
 from infra.postgres.library_view import PostgresLibraryView
@@ -201,43 +201,44 @@ def bootstrap(
     es_env = eventsourcing_env(
         database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
-    accounts = AccountsApplication(
-        es_env,
-        hasher=Argon2Hasher(),
-        mailer=build_mailer(settings),
-        reset_link=lambda token: f"{settings.public_url}/reset-password?token={token}",
-    )
-    library = LibraryApplication(es_env)
-    storage = build_storage(settings)
-    inspector, images = MutagenInspector(), PillowImages()
-    processor = MediaProcessor(
-        library, storage, inspector, images,
-        build_synthesizer(settings.google_application_credentials),
-        storage_limit=lambda cid: accounts.get_client(cid).max_storage_gb * GB,
-    )
-    jobs = Jobs(redis_broker(redis_url, settings.redis_prefix), lambda: processor)
-    accounts_view = construct_view(AccountsProjection.name, PostgresAccountsView, es_env)
-    library_view = construct_view(LibraryProjection.name, PostgresLibraryView, es_env)
-    jobs_class = jobs_projection(jobs)
-    redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-    playback = PlaybackApplication(es_env)
-    devices = DevicesApplication(es_env, zone_owner=playback.zone_owner)
-    zones_view = construct_view("zones_view", PostgresZonesView, es_env)
+    with schema_lock(database_url):  # another process may be creating tables too
+        accounts = AccountsApplication(
+            es_env,
+            hasher=Argon2Hasher(),
+            mailer=build_mailer(settings),
+            reset_link=lambda token: f"{settings.public_url}/reset-password?token={token}",
+        )
+        library = LibraryApplication(es_env)
+        storage = build_storage(settings)
+        inspector, images = MutagenInspector(), PillowImages()
+        processor = MediaProcessor(
+            library, storage, inspector, images,
+            build_synthesizer(settings.google_application_credentials),
+            storage_limit=lambda cid: accounts.get_client(cid).max_storage_gb * GB,
+        )
+        jobs = Jobs(redis_broker(redis_url, settings.redis_prefix), lambda: processor)
+        accounts_view = construct_view(AccountsProjection.name, PostgresAccountsView, es_env)
+        library_view = construct_view(LibraryProjection.name, PostgresLibraryView, es_env)
+        jobs_class = jobs_projection(jobs)
+        redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        playback = PlaybackApplication(es_env)
+        devices = DevicesApplication(es_env, zone_owner=playback.zone_owner)
+        zones_view = construct_view("zones_view", PostgresZonesView, es_env)
 
-    def load_zone(zone_id: UUID, version: int) -> Any:
-        return playback.repository.get(zone_id, version=version)
+        def load_zone(zone_id: UUID, version: int) -> Any:
+            return playback.repository.get(zone_id, version=version)
 
-    def drop_track(track_id: UUID) -> None:
-        track: Any = library.repository.get(track_id)
-        assert isinstance(track, Track)
-        ctx = CommandContext(Actor.system("library"), f"track-deleted-{track_id}")
-        playback.drop_tracks(ctx, zones_view.zones_of_client(track.client_id), {track_id})
+        def drop_track(track_id: UUID) -> None:
+            track: Any = library.repository.get(track_id)
+            assert isinstance(track, Track)
+            ctx = CommandContext(Actor.system("library"), f"track-deleted-{track_id}")
+            playback.drop_tracks(ctx, zones_view.zones_of_client(track.client_id), {track_id})
 
-    live = RedisLiveState(redis_client, settings.redis_prefix)
-    zones_class = zones_projection(load_zone)
-    live_class = live_state_projection(load_zone, live)
-    cleanup_class = queue_cleanup_projection(drop_track)
-    devices_view = construct_view(DevicesProjection.name, PostgresDevicesView, es_env)
+        live = RedisLiveState(redis_client, settings.redis_prefix)
+        zones_class = zones_projection(load_zone)
+        live_class = live_state_projection(load_zone, live)
+        cleanup_class = queue_cleanup_projection(drop_track)
+        devices_view = construct_view(DevicesProjection.name, PostgresDevicesView, es_env)
     container = Container(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
         redis=redis_client,
@@ -264,14 +265,15 @@ def bootstrap(
         presence=Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds),
         embedded=embedded,
     )
-    container._lag_views = {
-        AccountsProjection.name: (accounts_view, accounts.name),
-        LibraryProjection.name: (library_view, library.name),
-        jobs_class.name: (construct_view(jobs_class.name, JobsView, es_env), library.name),
-        zones_class.name: (zones_view, playback.name),
-        live_class.name: (construct_view(live_class.name, JobsView, es_env), playback.name),
-        DevicesProjection.name: (devices_view, devices.name),
-    }
+    with schema_lock(database_url):
+        container._lag_views = {
+            AccountsProjection.name: (accounts_view, accounts.name),
+            LibraryProjection.name: (library_view, library.name),
+            jobs_class.name: (construct_view(jobs_class.name, JobsView, es_env), library.name),
+            zones_class.name: (zones_view, playback.name),
+            live_class.name: (construct_view(live_class.name, JobsView, es_env), playback.name),
+            DevicesProjection.name: (devices_view, devices.name),
+        }
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()
         container.start_clock()

@@ -16,6 +16,8 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.projection import Projection, ProjectionRunner
 
+from infra.postgres import schema_lock
+
 log = logging.getLogger(__name__)
 
 
@@ -79,7 +81,7 @@ class SupervisedProjection:
     def _run(self) -> None:
         self.is_leader.set()
         log.info("projection %s running", self.name)
-        with _CONSTRUCTING:  # concurrent CREATE TABLE/TYPE statements can collide
+        with _CONSTRUCTING, schema_lock(self._database_url):  # CREATEs can collide
             runner = ProjectionRunner(
                 application_class=self.spec.application_class,
                 projection_class=self.spec.projection_class,

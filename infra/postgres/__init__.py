@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
@@ -36,3 +39,18 @@ def construct_view(name: str, view_class: type[TView], env: dict[str, str]) -> T
     factory = InfrastructureFactory[TView].construct(env=Environment(name, env))
     view = factory.tracking_recorder(view_class)
     return view
+
+
+SCHEMA_LOCK_KEY = 0x5320_5C4E_4D41  # "S2G schema"
+
+
+@contextmanager
+def schema_lock(database_url: str) -> Iterator[None]:
+    """Serialise table creation across processes: PostgreSQL's `CREATE … IF NOT
+    EXISTS` run concurrently can fail with 'tuple concurrently updated'."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))

@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from infra.bootstrap import Container
+from interfaces import ws
 from interfaces.http import accounts, announcements, auth, devices, health, media, music, zones
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from interfaces.ws import ZoneHub
 
 DESCRIPTION = """
 Background music and announcements for businesses, event-sourced.
@@ -28,8 +30,12 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
     """Build the app around a bootstrapped container (closed on shutdown if owned)."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = ZoneHub(container)
+        app.state.hub = hub
+        await hub.start()
         yield
+        await hub.stop()
         if owns_container:
             container.close()
 
@@ -52,6 +58,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
                    media.router, zones.zones, zones.playback, devices.router,
                    devices.zones_pairing_router, health.router):
         app.include_router(router)
+    app.include_router(ws.router)
     return app
 
 
