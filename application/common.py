@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, ParamSpec, TypeVar
@@ -14,7 +16,7 @@ from domain.base import DomainError
 
 log = logging.getLogger(__name__)
 
-MAX_CONFLICT_ATTEMPTS = 5
+MAX_CONFLICT_ATTEMPTS = 25
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,7 +30,8 @@ def retry_on_conflict(fn: Callable[P, R]) -> Callable[P, R]:
     """Re-run a command that lost an optimistic-concurrency race.
 
     The command reloads its aggregates on each attempt, so it decides again on
-    fresh state; after MAX_CONFLICT_ATTEMPTS it gives up with a 409.
+    fresh state; after MAX_CONFLICT_ATTEMPTS (with jittered back-off) it gives up
+    with a 409.
     """
 
     @functools.wraps(fn)
@@ -38,6 +41,8 @@ def retry_on_conflict(fn: Callable[P, R]) -> Callable[P, R]:
                 return fn(*args, **kwargs)
             except IntegrityError:
                 log.info("conflict in %s, attempt %d", fn.__qualname__, attempt)
+                # A little random back-off spreads out writers racing for one stream.
+                time.sleep(random.uniform(0, 0.002 * attempt))
         raise ConcurrencyConflict(
             "the object was changed by another request at the same time; try again"
         )

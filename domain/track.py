@@ -49,6 +49,9 @@ class Track(TracedAggregate):
         self.status = MediaStatus.PROCESSING
         self.failure_reason: str | None = None
         self.is_deleted = False
+        # What a user set by hand wins over tags read later in the background.
+        self.user_edited: list[str] = []
+        self.cover_by_user = False
 
     @classmethod
     def upload(
@@ -88,12 +91,16 @@ class Track(TracedAggregate):
         self._check_not_deleted()
         if self.status is not MediaStatus.PROCESSING:
             return False
+        read: dict[str, Any] = {
+            "title": (title or "").strip() or self.title, "artist": (artist or "").strip(),
+            "album": (album or "").strip(), "genre": (genre or "").strip(), "year": year,
+        }
+        kept = {k: getattr(self, k) for k in self.user_edited}  # a user's edit wins
+        if self.cover_by_user or not cover_key:
+            cover_key, thumbnail_key = self.cover_key, self.thumbnail_key
         self._metadata_extracted(
-            title=(title or "").strip() or self.title, artist=(artist or "").strip(),
-            album=(album or "").strip(), genre=(genre or "").strip(), year=year,
-            duration=duration if duration > 0 else self.duration,
-            cover_key=cover_key or self.cover_key,
-            thumbnail_key=thumbnail_key or self.thumbnail_key,
+            **{**read, **kept}, duration=duration if duration > 0 else self.duration,
+            cover_key=cover_key, thumbnail_key=thumbnail_key,
         )
         return True
 
@@ -137,6 +144,8 @@ class Track(TracedAggregate):
     def _edited(self, changes: dict[str, Any]) -> None:
         for key, value in changes.items():
             setattr(self, key, value)
+            if key not in self.user_edited:
+                self.user_edited.append(key)
 
     class CoverSet(TracedAggregate.Event):
         cover_key: str
@@ -149,6 +158,7 @@ class Track(TracedAggregate):
     @event(CoverSet)
     def _cover_set(self, cover_key: str, thumbnail_key: str) -> None:
         self.cover_key, self.thumbnail_key = cover_key, thumbnail_key
+        self.cover_by_user = True
 
     class Moved(TracedAggregate.Event):
         folder_id: UUID | None

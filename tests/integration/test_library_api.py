@@ -579,9 +579,6 @@ def test_edited_metadata_is_kept_and_found_by_search(client: TestClient,
                    422)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: tags read in the background overwrite metadata "
-                   "the user edited while the track was processing (domain/track.py "
-                   "record_metadata)")
 def test_an_edit_made_while_tags_are_read_is_not_overwritten_by_them(
     client: TestClient, container: Container, account: Account, audio_dir: Path
 ) -> None:
