@@ -49,11 +49,26 @@ def projections() -> None:
     """Run the projection runners in this process (one active per projection)."""
     settings = Settings()
     configure_logging(settings)
-    container = bootstrap(settings, start_projections=True)
+    container = bootstrap(settings, start_projections=True, start_workers=False)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     console.print(f"projections running: {[p.name for p in container.projections]}")
+    stop.wait()
+    container.close()
+
+
+@app.command()
+def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 2) -> None:
+    """Run background jobs (tags and cover art, text to speech) in this process."""
+    settings = Settings()
+    configure_logging(settings)
+    container = bootstrap(settings, start_projections=False, start_workers=False)
+    container.jobs.start_worker(threads)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"worker running with {threads} threads")
     stop.wait()
     container.close()
 
@@ -70,7 +85,7 @@ def create_user(
     if role is Role.CLIENT:
         raise typer.BadParameter("client users sign up through /api/auth/signup/")
     settings = Settings()
-    container = bootstrap(settings, start_projections=False)
+    container = bootstrap(settings, start_projections=False, start_workers=False)
     try:
         ctx = CommandContext(Actor.system("cli"), f"cli-{uuid.uuid4().hex}")
         user, _ = container.accounts.create_user(
