@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -65,6 +66,8 @@ class PlaybackApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self._rng = rng
+        self._locks: dict[UUID, threading.Lock] = {}  # one per zone ever commanded here
+        self._locks_guard = threading.Lock()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -170,9 +173,23 @@ class PlaybackApplication(Application[UUID]):
                 zone.drop_tracks(track_ids, self.clock(), self._rng())
         return last_position(self.save(*zones))
 
-    @retry_on_conflict
     def _do(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
             action: Callable[[Zone], object], *, playing: bool = True) -> Result:
+        """Commands on one zone queue up in this process (one lock per zone), so
+        only writers in other processes can conflict; those conflicts are retried."""
+        with self._zone_lock(zone_id):
+            return self._do_once(ctx, scope, zone_id, action, playing=playing)
+
+    def _zone_lock(self, zone_id: UUID) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._locks.get(zone_id)
+            if lock is None:
+                lock = self._locks[zone_id] = threading.Lock()
+            return lock
+
+    @retry_on_conflict
+    def _do_once(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+                 action: Callable[[Zone], object], *, playing: bool = True) -> Result:
         zone = self._playable_zone(zone_id, scope) if playing else self.get_zone(zone_id, scope)
         with acting(ctx):
             zone.tick(self.clock(), self._rng())  # items that ended by now come first

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): real servers, loopback only, bounded loops."""
