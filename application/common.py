@@ -66,5 +66,18 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class SetAsList(Transcoding):
+    """Sets (of ids) in snapshots: JSON has no sets."""
+
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[Any]) -> list[Any]:
+        return sorted(obj, key=str)
+
+    def decode(self, data: list[Any]) -> set[Any]:
+        return set(data)
+
+
 def register_common_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())

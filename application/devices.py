@@ -15,10 +15,15 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
-from application.common import last_position, register_common_transcodings, retry_on_conflict
+from application.common import (
+    SetAsList,
+    last_position,
+    register_common_transcodings,
+    retry_on_conflict,
+)
 from domain.accounts import InvalidToken
 from domain.base import CommandContext, NotFound, acting
 from domain.device import (
@@ -52,19 +57,6 @@ class DeviceGrant:
     device: Device
     token_id: str
     position: int | None
-
-
-class SetAsList(Transcoding):
-    """The roster's set of device ids, in snapshots."""
-
-    type = set
-    name = "set"
-
-    def encode(self, obj: set[Any]) -> list[Any]:
-        return sorted(obj, key=str)
-
-    def decode(self, data: list[Any]) -> set[Any]:
-        return set(data)
 
 
 class DevicesApplication(Application[UUID]):

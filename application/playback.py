@@ -13,7 +13,12 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.utils import EnvType
 
-from application.common import last_position, register_common_transcodings, retry_on_conflict
+from application.common import (
+    SetAsList,
+    last_position,
+    register_common_transcodings,
+    retry_on_conflict,
+)
 from domain.base import CommandContext, NotFound, acting
 from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
 from domain.zone import Zone
@@ -41,17 +46,6 @@ class AnnouncementItemAsDict(Transcoding):
 
     def decode(self, data: dict[str, Any]) -> AnnouncementItem:
         return AnnouncementItem.from_dict(data)
-
-
-class SetAsList(Transcoding):
-    type = set
-    name = "set"
-
-    def encode(self, obj: set[Any]) -> list[Any]:
-        return sorted(obj, key=str)
-
-    def decode(self, data: list[Any]) -> set[Any]:
-        return set(data)
 
 
 class PlaybackApplication(Application[UUID]):
