@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -132,3 +133,26 @@ def test_another_clients_zone_is_not_found(client: TestClient) -> None:
                        headers=headers).status_code == 404
     assert client.get(f"/api/playback/state/?zone_id={zone_id}",
                       headers=headers).status_code == 404
+
+
+def test_a_track_deleted_from_the_library_is_skipped_and_never_played(
+    client: TestClient, container: Container, tmp_path: Path
+) -> None:
+    auth = _account(client)
+    headers = {"Authorization": auth["Authorization"]}
+    zone_id, folder = _zone_with_music(client, auth, tmp_path, tracks=3)
+    played = client.post("/api/playback/play/", headers=headers,
+                         json={"zone_id": zone_id, "folder_ids": [folder]}).json()
+    current = played["current"]["item_id"]
+    assert client.delete(f"/api/music/files/{current}/", headers=headers).status_code == 204
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        zone = container.playback.get_zone(uuid.UUID(zone_id))
+        if zone.current is not None and str(zone.current.item_id) != current:
+            break
+        time.sleep(0.1)
+    assert zone.current is not None and str(zone.current.item_id) != current
+    for _ in range(6):  # a whole loop and more: the deleted track never comes back
+        state = client.post("/api/playback/next/", json={"zone_id": zone_id},
+                            headers=headers).json()
+        assert state["current"]["item_id"] != current
