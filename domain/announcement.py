@@ -130,14 +130,13 @@ class Announcement(TracedAggregate):
             raise LibraryError(f"these fields cannot be edited: {sorted(unknown)}")
         if "title" in changes:
             changes["title"] = _title(changes["title"])
-        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        changed = self._differing(changes)
         if changed:
             self._edited(changes=changed)
 
     @event(Edited)
     def _edited(self, changes: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            setattr(self, key, value)
+        self._assign(changes)
 
     class Deleted(TracedAggregate.Event):
         pass

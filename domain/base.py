@@ -85,6 +85,14 @@ class TracedAggregate(Aggregate):
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         super().trigger_event(event_class, **{**_stamp(), **kwargs})
 
+    def _differing(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The fields whose new value differs from the current one."""
+        return {k: v for k, v in changes.items() if getattr(self, k) != v}
+
+    def _assign(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
 
 E = TypeVar("E", bound=Enum)
 

@@ -93,14 +93,13 @@ class Client(TracedAggregate):
             changes.get("max_devices", self.max_devices),
             changes.get("max_storage_gb", self.max_storage_gb),
         )
-        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        changed = self._differing(changes)
         if changed:
             self._details_changed(changes=changed)
 
     @event(DetailsChanged)
     def _details_changed(self, changes: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            setattr(self, key, Tier(value) if key == "tier" else value)
+        self._assign(changes)  # `tier` is an EnumAttribute: it takes the plain value
 
     class StatusChanged(TracedAggregate.Event):
         status: str

@@ -121,15 +121,14 @@ class Device(TracedAggregate):
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise InvalidDevice(f"these device fields cannot be changed: {sorted(unknown)}")
-        changed = {k: v for k, v in check_fields(changes).items() if getattr(self, k) != v}
+        changed = self._differing(check_fields(changes))
         if changed:
             self._updated(changes=changed)
         return bool(changed)
 
     @event(Updated)
     def _updated(self, changes: dict[str, str]) -> None:
-        for key, value in changes.items():
-            setattr(self, key, value)
+        self._assign(changes)
 
     class Moved(TracedAggregate.Event):
         zone_id: UUID

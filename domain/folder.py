@@ -50,14 +50,13 @@ class Folder(TracedAggregate):
             raise LibraryError(f"these folder fields cannot be changed: {sorted(unknown)}")
         if "name" in changes and not str(changes["name"]).strip():
             raise LibraryError("a folder needs a name")
-        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        changed = self._differing(changes)
         if changed:
             self._details_changed(changes=changed)
 
     @event(DetailsChanged)
     def _details_changed(self, changes: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            setattr(self, key, value)
+        self._assign(changes)
 
     class ItemAdded(TracedAggregate.Event):
         item_id: UUID

@@ -136,16 +136,14 @@ class Track(TracedAggregate):
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise InvalidMedia(f"these fields cannot be edited: {sorted(unknown)}")
-        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        changed = self._differing(changes)
         if changed:
             self._edited(changes=changed)
 
     @event(MetadataEdited)
     def _edited(self, changes: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            setattr(self, key, value)
-            if key not in self.user_edited:
-                self.user_edited.append(key)
+        self._assign(changes)
+        self.user_edited += [key for key in changes if key not in self.user_edited]
 
     class CoverSet(TracedAggregate.Event):
         cover_key: str

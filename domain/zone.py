@@ -126,14 +126,13 @@ class Zone(TracedAggregate):
             check_volume(changes["default_volume"])
         if "name" in changes and not str(changes["name"]).strip():
             raise PlaybackError("a zone needs a name")
-        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        changed = self._differing(changes)
         if changed:
             self._details_changed(changes=changed)
 
     @event(DetailsChanged)
     def _details_changed(self, changes: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            setattr(self, key, value)
+        self._assign(changes)
 
     class Deleted(TracedAggregate.Event):
         pass
