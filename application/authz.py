@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from domain.accounts import Role
@@ -47,6 +48,16 @@ def ensure_visible(principal: Principal, client_id: UUID | None, what: str, obj_
         return
     if client_id is None or client_id != principal.client_id:
         raise NotFound(f"{what} {obj_id} not found")
+
+
+def visible_row(principal: Principal, row: dict[str, Any] | None, what: str,
+                obj_id: UUID) -> dict[str, Any]:
+    """A read-model row the caller may see; a missing row and another client's
+    row are both reported as absent."""
+    if row is None:
+        raise NotFound(f"{what} {obj_id} not found")
+    ensure_visible(principal, row["client_id"], what, obj_id)
+    return row
 
 
 def tenant_filter(principal: Principal) -> UUID | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from application.authz import ensure_visible, tenant_filter
+from application.authz import ensure_visible, tenant_filter, visible_row
 from domain.base import NotFound
 from interfaces.http.deps import (
     ContainerDep,
@@ -42,11 +42,7 @@ def get_user(user_id: str, principal: PrincipalDep, container: ContainerDep,
              wait: WaitForPosition = None) -> UserRow:
     container.wait_for_accounts(wait)
     uid = uuid_or_404(user_id)
-    row = container.accounts_view.get_user(uid)
-    if row is None:
-        raise NotFound(f"user {uid} not found")
-    ensure_visible(principal, row["client_id"], "user", uid)
-    return UserRow(**row)
+    return UserRow(**visible_row(principal, container.accounts_view.get_user(uid), "user", uid))
 
 
 @router.get("/clients/{client_id}/", response_model=ClientRow,

@@ -9,11 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import owning_client, tenant_filter, write_scope
+from application.authz import owning_client, tenant_filter, visible_row, write_scope
 from application.playback import zone_state
-from domain.base import NotFound
 from domain.library import ANNOUNCEMENT_FORMATS
 from domain.playback import AnnouncementItem, PlaybackError
+from domain.track import default_title
 from interfaces.http.deps import (
     ContainerDep,
     PageDep,
@@ -25,20 +25,16 @@ from interfaces.http.deps import (
 )
 from interfaces.http.library_schemas import (
     AnnouncementOut,
-    Urls,
     announcement_out,
     announcement_row,
 )
+from interfaces.http.music import urls
 from interfaces.http.schemas import Page, problem_responses
 from interfaces.http.uploads import stage, staging, store_audio
 
 router = APIRouter(prefix="/api/announcements", tags=["announcements"])
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
-
-
-def _urls(container: ContainerDep) -> Urls:
-    return Urls(container.storage, container.settings.media_url_ttl_seconds)
 
 
 @router.get("/", response_model=Page[AnnouncementOut], summary="List announcements")
@@ -51,7 +47,7 @@ def list_announcements(
     result = container.library_view.list_announcements(
         client_id=tenant_filter(principal), folder_id=folder, offset=page.offset,
         limit=page.page_size)
-    u = _urls(container)
+    u = urls(container)
     return paginated(request, page, result.count, [announcement_out(r, u) for r in result.rows])
 
 
@@ -75,7 +71,7 @@ def text_to_speech(body: SpeechIn, principal: PrincipalDep, container: Container
         folder_id=body.folder,
     )
     set_position(response, position)
-    return announcement_out(announcement_row(ann), _urls(container))
+    return announcement_out(announcement_row(ann), urls(container))
 
 
 @router.post("/upload/", status_code=201, response_model=AnnouncementOut,
@@ -99,13 +95,13 @@ def upload(
                              kind="announcements", allowed=ANNOUNCEMENT_FORMATS)
     try:
         ann, position = container.library.add_announcement(
-            ctx, client_id, ann_id, stored, title=title or _stem(staged.filename),
+            ctx, client_id, ann_id, stored, title=title or default_title(staged.filename),
             folder_id=folder, is_recording=is_recording, limit_bytes=limit)
     except BaseException:
         container.storage.delete(stored.media_key)
         raise
     set_position(response, position)
-    return announcement_out(announcement_row(ann), _urls(container))
+    return announcement_out(announcement_row(ann), urls(container))
 
 
 @router.get("/{announcement_id}/", response_model=AnnouncementOut,
@@ -114,10 +110,8 @@ def get_announcement(announcement_id: UUID, principal: PrincipalDep, container: 
                      wait: WaitForPosition = None) -> AnnouncementOut:
     container.wait_for_library(wait)
     row = container.library_view.get("library_announcements", announcement_id)
-    scope = tenant_filter(principal)
-    if row is None or (scope is not None and row["client_id"] != scope):
-        raise NotFound(f"announcement {announcement_id} not found")
-    return announcement_out(row, _urls(container))
+    return announcement_out(visible_row(principal, row, "announcement", announcement_id),
+                            urls(container))
 
 
 class AnnouncementPatch(BaseModel):
@@ -139,7 +133,7 @@ def update_announcement(announcement_id: UUID, body: AnnouncementPatch,
     ann, position = container.library.edit_announcement(
         ctx, write_scope(principal), announcement_id, **changes)
     set_position(response, position)
-    return announcement_out(announcement_row(ann), _urls(container))
+    return announcement_out(announcement_row(ann), urls(container))
 
 
 @router.delete("/{announcement_id}/", status_code=204, response_class=Response,
@@ -158,9 +152,6 @@ def delete_announcement(announcement_id: UUID, principal: PrincipalDep,
 class AnnouncementNotReady(PlaybackError):
     pass
 
-
-def _stem(filename: str) -> str:
-    return filename.rsplit(".", 1)[0] if "." in filename else filename or "Announcement"
 
 
 

@@ -9,8 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import owning_client, tenant_filter, write_scope
-from domain.base import NotFound
+from application.authz import owning_client, tenant_filter, visible_row, write_scope
 from domain.library import (
     MUSIC_FORMATS,
     DuplicateMedia,
@@ -47,6 +46,7 @@ Text = Annotated[str, Field(max_length=255)]
 
 
 def urls(container: Container) -> Urls:
+    """Signs media keys for this container's storage (music and announcements)."""
     return Urls(container.storage, container.settings.media_url_ttl_seconds)
 
 
@@ -97,9 +97,7 @@ def get_folder(folder_id: UUID, principal: PrincipalDep, container: ContainerDep
                wait: WaitForPosition = None) -> FolderOut:
     container.wait_for_library(wait)
     row = container.library_view.get("library_folders", folder_id)
-    _check_visible(principal, row, "folder", folder_id)
-    assert row is not None
-    return folder_out(row, urls(container))
+    return folder_out(visible_row(principal, row, "folder", folder_id), urls(container))
 
 
 @router.patch("/folders/{folder_id}/", response_model=FolderOut,
@@ -246,9 +244,7 @@ def get_file(track_id: UUID, principal: PrincipalDep, container: ContainerDep,
              wait: WaitForPosition = None) -> TrackOut:
     container.wait_for_library(wait)
     row = container.library_view.get("library_tracks", track_id)
-    _check_visible(principal, row, "track", track_id)
-    assert row is not None
-    return track_out(row, urls(container))
+    return track_out(visible_row(principal, row, "track", track_id), urls(container))
 
 
 class TrackPatch(BaseModel):
@@ -318,13 +314,6 @@ def search(request: Request, principal: PrincipalDep, container: ContainerDep, p
 
 
 # -- helpers -------------------------------------------------------------------
-
-
-def _check_visible(principal: PrincipalDep, row: dict[str, Any] | None, what: str,
-                   obj_id: UUID) -> None:
-    scope = tenant_filter(principal)
-    if row is None or (scope is not None and row["client_id"] != scope):
-        raise NotFound(f"{what} {obj_id} not found")
 
 
 def _store_cover(container: Container, file: UploadFile, client_id: UUID,

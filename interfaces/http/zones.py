@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import owning_client, tenant_filter, write_scope
+from application.authz import owning_client, tenant_filter, visible_row, write_scope
 from application.playback import zone_state
 from domain.base import NotFound
 from domain.library import MediaStatus
@@ -124,11 +124,7 @@ def delete_zone(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
 def _visible_row(container: Container, principal: PrincipalDep, zone_id: UUID,
                  wait: int | None) -> dict[str, Any]:
     container.wait_for_playback(wait)
-    row = container.zones_view.get_zone(zone_id)
-    scope = tenant_filter(principal)
-    if row is None or (scope is not None and row["client_id"] != scope):
-        raise NotFound(f"zone {zone_id} not found")
-    return row
+    return visible_row(principal, container.zones_view.get_zone(zone_id), "zone", zone_id)
 
 
 # -- playback ------------------------------------------------------------------------
