@@ -26,7 +26,7 @@ from domain.base import Actor, CommandContext
 from domain.quota import GB
 from domain.track import Track
 from infra.embedded import EmbeddedServers
-from infra.jobs import Jobs, JobsView, jobs_projection, redis_broker
+from infra.jobs import Jobs, jobs_projection, redis_broker
 from infra.live import RedisLiveState
 from infra.mail import build_mailer
 from infra.media import MutagenInspector, PillowImages
@@ -34,6 +34,7 @@ from infra.postgres import construct_view, eventsourcing_env, schema_lock
 from infra.postgres.accounts_view import PostgresAccountsView
 from infra.postgres.devices_view import PostgresDevicesView
 from infra.postgres.library_view import PostgresLibraryView
+from infra.postgres.view import PositionView
 from infra.postgres.zones_view import PostgresZonesView
 from infra.presence import Presence, PresenceSweeper
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
@@ -254,10 +255,10 @@ def bootstrap(
         specs=[
             ProjectionSpec(AccountsApplication, AccountsProjection, PostgresAccountsView),
             ProjectionSpec(LibraryApplication, LibraryProjection, PostgresLibraryView),
-            ProjectionSpec(LibraryApplication, jobs_class, JobsView),
+            ProjectionSpec(LibraryApplication, jobs_class, PositionView),
             ProjectionSpec(PlaybackApplication, zones_class, PostgresZonesView),
-            ProjectionSpec(PlaybackApplication, live_class, JobsView),
-            ProjectionSpec(LibraryApplication, cleanup_class, JobsView),
+            ProjectionSpec(PlaybackApplication, live_class, PositionView),
+            ProjectionSpec(LibraryApplication, cleanup_class, PositionView),
             ProjectionSpec(DevicesApplication, DevicesProjection, PostgresDevicesView),
         ],
         playback=playback, zones_view=zones_view, live=live,
@@ -269,9 +270,9 @@ def bootstrap(
         container._lag_views = {
             AccountsProjection.name: (accounts_view, accounts.name),
             LibraryProjection.name: (library_view, library.name),
-            jobs_class.name: (construct_view(jobs_class.name, JobsView, es_env), library.name),
+            jobs_class.name: (construct_view(jobs_class.name, PositionView, es_env), library.name),
             zones_class.name: (zones_view, playback.name),
-            live_class.name: (construct_view(live_class.name, JobsView, es_env), playback.name),
+            live_class.name: (construct_view(live_class.name, PositionView, es_env), playback.name),
             DevicesProjection.name: (devices_view, devices.name),
         }
     if settings.projections_in_process if start_projections is None else start_projections:

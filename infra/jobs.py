@@ -17,7 +17,6 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 
 from application.media_jobs import MediaProcessor
@@ -61,10 +60,6 @@ class Jobs:
 
 def redis_broker(redis_url: str, prefix: str) -> RedisBroker:
     return RedisBroker(url=redis_url, namespace=f"{prefix}dramatiq")  # type: ignore[no-untyped-call]
-
-
-class JobsView(PostgresTrackingRecorder):
-    """Only a position: which library events have had their jobs queued."""
 
 
 def jobs_projection(jobs: Jobs) -> type[Projection[TrackingRecorder]]:

@@ -84,3 +84,8 @@ class PostgresView(PostgresTrackingRecorder):
 
     def _q(self, query: str) -> sql.Composed:
         return sql.SQL(query).format(schema=sql.Identifier(self.datastore.schema))  # type: ignore[arg-type,unused-ignore]
+
+
+class PositionView(PostgresTrackingRecorder):
+    """Only a position: for projections whose output is elsewhere (jobs queued,
+    Redis state published, commands issued)."""
