@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install system-deps run test lint typecheck imports unit integration e2e bench clean
 
-# Debian packages the system needs: espeak-ng speaks TTS announcements.
-SYSTEM_PACKAGES := espeak-ng
+# Debian packages the system needs: espeak-ng speaks TTS announcements;
+# chromium runs the browser tests of the web console and player.
+SYSTEM_PACKAGES := espeak-ng chromium
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
