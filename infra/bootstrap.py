@@ -217,7 +217,10 @@ def bootstrap(
             build_synthesizer(settings.google_application_credentials),
             storage_limit=lambda cid: accounts.get_client(cid).max_storage_gb * GB,
         )
-        jobs = Jobs(redis_broker(redis_url, settings.redis_prefix), lambda: processor)
+        jobs = Jobs(redis_broker(redis_url, settings.redis_prefix,
+                                 heartbeat_timeout_ms=settings.worker_heartbeat_timeout_ms,
+                                 maintenance_chance=settings.worker_maintenance_chance),
+                    lambda: processor)
         accounts_view = construct_view(AccountsProjection.name, PostgresAccountsView, es_env)
         library_view = construct_view(LibraryProjection.name, PostgresLibraryView, es_env)
         jobs_class = jobs_projection(jobs)

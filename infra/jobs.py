@@ -58,8 +58,14 @@ class Jobs:
             self._worker = None
 
 
-def redis_broker(redis_url: str, prefix: str) -> RedisBroker:
-    return RedisBroker(url=redis_url, namespace=f"{prefix}dramatiq")  # type: ignore[no-untyped-call]
+def redis_broker(redis_url: str, prefix: str, *, heartbeat_timeout_ms: int = 60_000,
+                 maintenance_chance: int = 1000) -> RedisBroker:
+    """The broker. Jobs of a worker silent for `heartbeat_timeout_ms` are requeued by
+    whichever process runs queue maintenance (on `maintenance_chance` commands per million)."""
+    return RedisBroker(  # type: ignore[no-untyped-call]
+        url=redis_url, namespace=f"{prefix}dramatiq",
+        heartbeat_timeout=heartbeat_timeout_ms, maintenance_chance=maintenance_chance,
+    )
 
 
 def jobs_projection(jobs: Jobs) -> type[Projection[TrackingRecorder]]:

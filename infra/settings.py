@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # Background work (dramatiq on Redis)
     workers_in_process: bool = True
     worker_threads: int = Field(default=2, ge=1)
+    # A worker silent for this long is dead: its unfinished jobs go back to the
+    # queue. The check runs on this many broker commands out of a million.
+    worker_heartbeat_timeout_ms: int = Field(default=60_000, gt=0)
+    worker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
 
     # Text to speech: Google Cloud when credentials are given, else espeak-ng.
     google_application_credentials: str | None = None
