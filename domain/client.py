@@ -112,10 +112,65 @@ class Client(TracedAggregate):
     def _status_changed(self, status: str) -> None:
         self.status = SubscriptionStatus(status)
 
+    class SubscriptionChanged(TracedAggregate.Event):
+        changes: dict[str, Any]
+
+    def change_subscription(self, **changes: Any) -> None:
+        """Change the tier, the subscription period or the limits (the admin panel).
+
+        Unlike `change_details`, the period must stay in order: an end date
+        before the start date is refused.
+        """
+        unknown = set(changes) - SUBSCRIPTION_FIELDS
+        if unknown:
+            raise InvalidLimits(f"not subscription fields: {sorted(unknown)}")
+        if "tier" in changes:
+            changes["tier"] = _tier(changes["tier"]).value
+        _check_limits(
+            changes.get("max_devices", self.max_devices),
+            changes.get("max_storage_gb", self.max_storage_gb),
+        )
+        if {"subscription_start", "subscription_end"} & set(changes):
+            _check_period(
+                changes.get("subscription_start", self.subscription_start),
+                changes.get("subscription_end", self.subscription_end),
+            )
+        changed = self._differing(changes)
+        if changed:
+            self._subscription_changed(changes=changed)
+
+    @event(SubscriptionChanged)
+    def _subscription_changed(self, changes: dict[str, Any]) -> None:
+        self._assign(changes)
+
+
+SUBSCRIPTION_FIELDS = frozenset(
+    {"tier", "subscription_start", "subscription_end", "max_devices", "max_storage_gb"}
+)
+# Upper bounds keep limits inside the read model's integer columns.
+MAX_DEVICES_LIMIT = 100_000
+MAX_STORAGE_GB_LIMIT = 1_000_000
+
+
+class InvalidSubscriptionPeriod(InvalidLimits):
+    field = "subscription_end"
+
 
 def _check_limits(max_devices: int, max_storage_gb: int) -> None:
     if max_devices < 0 or max_storage_gb < 0:
         raise InvalidLimits("max_devices and max_storage_gb cannot be negative")
+    if max_devices > MAX_DEVICES_LIMIT or max_storage_gb > MAX_STORAGE_GB_LIMIT:
+        raise InvalidLimits(
+            f"max_devices is at most {MAX_DEVICES_LIMIT} and max_storage_gb at most "
+            f"{MAX_STORAGE_GB_LIMIT}"
+        )
+
+
+def _check_period(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise InvalidSubscriptionPeriod(
+            f"subscription_end ({end}) cannot be before subscription_start ({start})"
+        )
 
 
 def _tier(value: str) -> Tier:

@@ -51,6 +51,47 @@ class AccountsView(TrackingRecorder, ABC):
     @abstractmethod
     def list_clients(self, *, offset: int, limit: int) -> Page: ...
 
+    # -- the admin panel ---------------------------------------------------------------
+
+    @abstractmethod
+    def search_clients(self, *, filters: ClientFilter, offset: int, limit: int) -> Page:
+        """Clients matching every given filter, newest first."""
+
+    @abstractmethod
+    def search_users(self, *, filters: UserFilter, offset: int, limit: int) -> Page:
+        """Users matching every given filter, newest first."""
+
+    @abstractmethod
+    def client_counts(self) -> list[Row]:
+        """`{subscription_tier, subscription_status, is_active, n}` for every combination."""
+
+    @abstractmethod
+    def user_counts(self) -> list[Row]:
+        """`{role, is_active, n}` for every combination."""
+
+    @abstractmethod
+    def count_stored_events(self, tables: dict[str, str]) -> dict[str, int]:
+        """Rows in each application's events table (`{app name: table name}`)."""
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    """None means "any"; `search` matches part of the name or email, case-insensitively."""
+
+    client_id: UUID | None = None
+    tier: str | None = None
+    status: str | None = None
+    is_active: bool | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    client_id: UUID | None = None
+    role: str | None = None
+    is_active: bool | None = None
+    search: str | None = None
+
 
 _CLIENT_FIELD = {"tier": "subscription_tier", "status": "subscription_status"}
 
@@ -78,6 +119,11 @@ class AccountsProjection(Projection[AccountsView]):
 
     @process_event.register
     def _client_changed(self, e: Client.DetailsChanged, tracking: Tracking) -> None:
+        changes = {_CLIENT_FIELD.get(k, k): v for k, v in e.changes.items()}
+        self.view.update_client(e.originator_id, _touch(changes, e), tracking)
+
+    @process_event.register
+    def _client_subscription(self, e: Client.SubscriptionChanged, tracking: Tracking) -> None:
         changes = {_CLIENT_FIELD.get(k, k): v for k, v in e.changes.items()}
         self.view.update_client(e.originator_id, _touch(changes, e), tracking)
 

@@ -38,6 +38,15 @@ class DevicesView(TrackingRecorder, ABC):
     def online_device_ids(self) -> list[UUID]:
         """Devices whose last recorded transition was to online."""
 
+    @abstractmethod
+    def list_by_presence(self, *, client_id: UUID | None, is_online: bool | None,
+                         offset: int, limit: int) -> Page:
+        """Devices of every client (or one), filtered by recorded presence (admin panel)."""
+
+    @abstractmethod
+    def count_devices(self, client_id: UUID | None = None) -> tuple[int, int]:
+        """(devices, of which online by recorded presence) of one client or of all."""
+
 
 class DevicesProjection(Projection[DevicesView]):
     name = "devices_view"

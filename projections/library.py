@@ -70,6 +70,14 @@ class LibraryView(TrackingRecorder, ABC):
     @abstractmethod
     def storage_used(self, client_id: UUID) -> int: ...
 
+    @abstractmethod
+    def storage_by_client(self, client_ids: list[UUID]) -> dict[UUID, int]:
+        """Bytes stored by each of these clients (0 for those that never uploaded)."""
+
+    @abstractmethod
+    def storage_total(self) -> int:
+        """Bytes stored by all clients together."""
+
 
 class LibraryProjection(Projection[LibraryView]):
     name = "library_view"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
+from psycopg import sql
 
 from infra.postgres.view import PostgresView, Row
-from projections.accounts import AccountsView, Page
+from projections.accounts import AccountsView, ClientFilter, Page, UserFilter
 
 
 class PostgresAccountsView(PostgresView, AccountsView):
@@ -75,3 +78,68 @@ class PostgresAccountsView(PostgresView, AccountsView):
             "FROM {schema}.accounts_clients", "created_at DESC, id", {}, offset, limit
         )
         return Page(count, rows)
+
+    # -- the admin panel ---------------------------------------------------------------
+
+    def search_clients(self, *, filters: ClientFilter, offset: int, limit: int) -> Page:
+        where, params = _where(
+            {"id": filters.client_id, "subscription_tier": filters.tier,
+             "subscription_status": filters.status, "is_active": filters.is_active},
+            filters.search,
+        )
+        count, rows = self._page(f"FROM {{schema}}.accounts_clients {where}",
+                                 "created_at DESC, id", params, offset, limit)
+        return Page(count, rows)
+
+    def search_users(self, *, filters: UserFilter, offset: int, limit: int) -> Page:
+        where, params = _where(
+            {"client_id": filters.client_id, "role": filters.role,
+             "is_active": filters.is_active},
+            filters.search,
+        )
+        count, rows = self._page(f"FROM {{schema}}.accounts_users {where}",
+                                 "created_at DESC, id", params, offset, limit)
+        return Page(count, rows)
+
+    def client_counts(self) -> list[Row]:
+        return self._all(
+            "SELECT subscription_tier, subscription_status, is_active, count(*) AS n"
+            " FROM {schema}.accounts_clients"
+            " GROUP BY subscription_tier, subscription_status, is_active"
+        )
+
+    def user_counts(self) -> list[Row]:
+        return self._all("SELECT role, is_active, count(*) AS n FROM {schema}.accounts_users"
+                         " GROUP BY role, is_active")
+
+    def count_stored_events(self, tables: dict[str, str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self.datastore.transaction(commit=False) as curs:
+            for app, table in tables.items():
+                if not _IDENTIFIER.fullmatch(table):
+                    raise ValueError(f"not an events table name: {table!r}")
+                curs.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(self._table(table)))
+                row = curs.fetchone()
+                counts[app] = int(row["n"]) if row else 0
+        return counts
+
+    def _all(self, query: str) -> list[Row]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q(query))
+            return [dict(r) for r in curs.fetchall()]
+
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _where(equal: dict[str, Any], search: str | None) -> tuple[str, Row]:
+    """A WHERE clause: each non-None column equal to its value, and the search text
+    (LIKE wildcards escaped) within the name or the email."""
+    clauses = [f"{column} = %({column})s" for column, value in equal.items()
+               if value is not None]
+    params: Row = {k: v for k, v in equal.items() if v is not None}
+    if search:
+        clauses.append("(name ILIKE %(__search)s OR email ILIKE %(__search)s)")
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["__search"] = f"%{escaped}%"
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params

@@ -58,3 +58,19 @@ class PostgresDevicesView(PostgresView, DevicesView):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._q("SELECT id FROM {schema}.devices WHERE is_online"))
             return [row["id"] for row in curs.fetchall()]
+
+    def list_by_presence(self, *, client_id: UUID | None, is_online: bool | None,
+                         offset: int, limit: int) -> Page:
+        filters = {"client_id": client_id, "is_online": is_online}
+        clauses = [f"{name} = %({name})s" for name, value in filters.items()
+                   if value is not None]
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        count, rows = self._page(f"FROM {{schema}}.devices {where}", "client_id, name, id",
+                                 filters, offset, limit)
+        return Page(count, rows)
+
+    def count_devices(self, client_id: UUID | None = None) -> tuple[int, int]:
+        where = "" if client_id is None else "WHERE client_id = %(c)s"
+        row = self._one("SELECT count(*) AS total, count(*) FILTER (WHERE is_online) AS online"
+                        f" FROM {{schema}}.devices {where}", {"c": client_id})
+        return (int(row["total"]), int(row["online"])) if row else (0, 0)

@@ -164,6 +164,19 @@ class PostgresLibraryView(PostgresView, LibraryView):
                         " WHERE client_id = %(c)s", {"c": client_id})
         return int(row["used_bytes"]) if row else 0
 
+    def storage_by_client(self, client_ids: list[UUID]) -> dict[UUID, int]:
+        used = dict.fromkeys(client_ids, 0)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q("SELECT client_id, used_bytes FROM {schema}.library_storage"
+                                 " WHERE client_id = ANY(%(ids)s)"), {"ids": client_ids})
+            used.update((r["client_id"], int(r["used_bytes"])) for r in curs.fetchall())
+        return used
+
+    def storage_total(self) -> int:
+        row = self._one("SELECT coalesce(sum(used_bytes), 0) AS n"
+                        " FROM {schema}.library_storage", {})
+        return int(row["n"]) if row else 0
+
 
 _RECOUNT = """UPDATE {schema}.library_folders SET item_count = (
     SELECT count(*) FROM {schema}.library_tracks WHERE folder_id = %(f)s) + (

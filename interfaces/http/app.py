@@ -10,7 +10,17 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from infra.bootstrap import Container
 from interfaces import ws
-from interfaces.http import accounts, announcements, auth, devices, health, media, music, zones
+from interfaces.http import (
+    accounts,
+    admin,
+    announcements,
+    auth,
+    devices,
+    health,
+    media,
+    music,
+    zones,
+)
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from interfaces.ws import ZoneHub
@@ -56,7 +66,8 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
         )
     for router in (auth.router, accounts.router, music.router, announcements.router,
                    media.router, zones.zones, zones.playback, devices.router,
-                   devices.zones_pairing_router, health.router):
+                   devices.zones_pairing_router, admin.router,
+                   health.router):
         app.include_router(router)
     app.include_router(ws.router)
     return app

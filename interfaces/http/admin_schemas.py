@@ -1,0 +1,149 @@
+"""Shapes of the admin panel on the wire (`/api/admin/`), field names as in the seed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from domain.accounts import Role, SubscriptionStatus, Tier
+from domain.client import MAX_DEVICES_LIMIT, MAX_STORAGE_GB_LIMIT
+from interfaces.http.schemas import ClientRow
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Phone = Annotated[str, Field(max_length=50)]
+Timezone = Annotated[str, Field(max_length=64, examples=["Europe/London"])]
+Password = Annotated[str, Field(min_length=1, max_length=128)]
+MaxDevices = Annotated[int, Field(ge=0, le=MAX_DEVICES_LIMIT, description="devices allowed")]
+MaxStorage = Annotated[int, Field(ge=0, le=MAX_STORAGE_GB_LIMIT, description="GB allowed")]
+
+
+class ClientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    email: EmailStr
+    phone: Phone = ""
+    subscription_tier: Tier = Tier.BASIC
+    subscription_start: date | None = Field(None, description="defaults to today")
+    subscription_end: date | None = None
+    max_devices: MaxDevices = 5
+    max_storage_gb: MaxStorage = 10
+
+    def command_fields(self) -> dict[str, Any]:
+        fields = self.model_dump()
+        fields["tier"] = fields.pop("subscription_tier")
+        return fields
+
+
+class ClientPatch(BaseModel):
+    """Only the fields sent change. `null` clears a subscription date and leaves any
+    other field as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    subscription_tier: Tier | None = None
+    subscription_status: SubscriptionStatus | None = Field(
+        None, description="`suspended` or `cancelled` stop its users logging in")
+    subscription_start: date | None = None
+    subscription_end: date | None = None
+    max_devices: MaxDevices | None = None
+    max_storage_gb: MaxStorage | None = None
+    is_active: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        nullable = {"subscription_start", "subscription_end"}
+        sent = self.model_dump(exclude_unset=True)
+        changes = {k: v for k, v in sent.items() if v is not None or k in nullable}
+        renamed = {"subscription_tier": "tier", "subscription_status": "status"}
+        return {renamed.get(k, k): v for k, v in changes.items()}
+
+
+class ClientUsage(BaseModel):
+    users: int
+    active_users: int
+    zones: int
+    devices: int
+    devices_online: int = Field(description="by recorded presence")
+    storage_used_bytes: int
+    storage_quota_bytes: int
+
+
+class AdminClientOut(ClientRow):
+    usage: ClientUsage
+
+
+class ClientStorage(BaseModel):
+    client_id: UUID
+    name: str
+    subscription_tier: str
+    subscription_status: str
+    used_bytes: int
+    quota_bytes: int = Field(description="max_storage_gb in bytes (GiB)")
+    used_percent: float
+    over_quota: bool = Field(description="the quota was lowered below what is stored; "
+                             "uploads are refused until enough is deleted")
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    password: Password
+    name: Name
+    role: Role = Role.CLIENT
+    client_id: UUID | None = Field(None, description="required for the client role")
+    phone: Phone = ""
+    timezone: Timezone = "UTC"
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    phone: Phone | None = None
+    timezone: Timezone | None = None
+    role: Role | None = None
+    is_active: bool | None = Field(None, description="false: cannot log in or refresh")
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class ClientStats(BaseModel):
+    total: int
+    active: int = Field(description="subscription active and account not disabled")
+    by_tier: dict[str, int]
+    by_status: dict[str, int]
+
+
+class UserStats(BaseModel):
+    total: int
+    active: int
+    by_role: dict[str, int]
+
+
+class DeviceStats(BaseModel):
+    total: int
+    online: int
+    offline: int
+
+
+class StorageStats(BaseModel):
+    used_bytes: int
+
+
+class Stats(BaseModel):
+    clients: ClientStats
+    users: UserStats
+    zones: int
+    devices: DeviceStats
+    storage: StorageStats
+    events_stored: dict[str, int] = Field(
+        description="events in each application's event store, and `total`")
+    generated_at: datetime
