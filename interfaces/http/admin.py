@@ -171,17 +171,7 @@ def list_storage(request: Request, principal: StaffDep, container: ContainerDep,
         offset=page.offset, limit=page.page_size)
     used = container.library_view.storage_by_client([r["id"] for r in clients.rows])
     return paginated(request, page, clients.count,
-                     [_storage(r, used[r["id"]]) for r in clients.rows])
-
-
-def _storage(row: dict[str, Any], used: int) -> ClientStorage:
-    quota = row["max_storage_gb"] * GB
-    return ClientStorage(
-        client_id=row["id"], name=row["name"], subscription_tier=row["subscription_tier"],
-        subscription_status=row["subscription_status"], used_bytes=used, quota_bytes=quota,
-        used_percent=round(100 * used / quota, 2) if quota else (100.0 if used else 0.0),
-        over_quota=used > quota,
-    )
+                     [ClientStorage.of(r, used[r["id"]]) for r in clients.rows])
 
 
 @router.get("/devices/", response_model=Page[DeviceOut], responses=READ,
@@ -269,33 +259,14 @@ def stats(principal: StaffDep, container: ContainerDep,
     view = container.accounts_view
     devices, online = container.devices_view.count_devices()
     return Stats(
-        clients=_client_stats(view.client_counts()),
-        users=_user_stats(view.user_counts()),
+        clients=ClientStats.of_counts(view.client_counts()),
+        users=UserStats.of_counts(view.user_counts()),
         zones=container.zones_view.list_zones(client_id=None, offset=0, limit=1).count,
         devices=DeviceStats(total=devices, online=online, offline=devices - online),
         storage=StorageStats(used_bytes=container.library_view.storage_total()),
         events_stored=_events_stored(container),
         generated_at=datetime.now(UTC),
     )
-
-
-def _client_stats(rows: list[dict[str, Any]]) -> ClientStats:
-    by_tier = dict.fromkeys((t.value for t in Tier), 0)
-    by_status = dict.fromkeys((s.value for s in SubscriptionStatus), 0)
-    for r in rows:
-        by_tier[r["subscription_tier"]] += r["n"]
-        by_status[r["subscription_status"]] += r["n"]
-    active = sum(r["n"] for r in rows if r["is_active"] and r["subscription_status"] == "active")
-    return ClientStats(total=sum(by_tier.values()), active=active, by_tier=by_tier,
-                       by_status=by_status)
-
-
-def _user_stats(rows: list[dict[str, Any]]) -> UserStats:
-    by_role = dict.fromkeys((r.value for r in Role), 0)
-    for r in rows:
-        by_role[r["role"]] += r["n"]
-    return UserStats(total=sum(by_role.values()),
-                     active=sum(r["n"] for r in rows if r["is_active"]), by_role=by_role)
 
 
 def _events_stored(container: Container) -> dict[str, int]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from domain.accounts import Role, SubscriptionStatus, Tier
 from domain.client import MAX_DEVICES_LIMIT, MAX_STORAGE_GB_LIMIT
+from domain.quota import GB
 from interfaces.http.schemas import ClientRow
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -89,6 +90,17 @@ class ClientStorage(BaseModel):
     over_quota: bool = Field(description="the quota was lowered below what is stored; "
                              "uploads are refused until enough is deleted")
 
+    @classmethod
+    def of(cls, row: dict[str, Any], used: int) -> ClientStorage:
+        """A client's read-model row and the bytes it stores."""
+        quota = row["max_storage_gb"] * GB
+        return cls(
+            client_id=row["id"], name=row["name"], subscription_tier=row["subscription_tier"],
+            subscription_status=row["subscription_status"], used_bytes=used,
+            quota_bytes=quota, over_quota=used > quota,
+            used_percent=round(100 * used / quota, 2) if quota else (100.0 if used else 0.0),
+        )
+
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -121,11 +133,33 @@ class ClientStats(BaseModel):
     by_tier: dict[str, int]
     by_status: dict[str, int]
 
+    @classmethod
+    def of_counts(cls, rows: list[dict[str, Any]]) -> ClientStats:
+        """From `{subscription_tier, subscription_status, is_active, n}` rows."""
+        by_tier = dict.fromkeys((t.value for t in Tier), 0)
+        by_status = dict.fromkeys((s.value for s in SubscriptionStatus), 0)
+        for r in rows:
+            by_tier[r["subscription_tier"]] += r["n"]
+            by_status[r["subscription_status"]] += r["n"]
+        active = sum(r["n"] for r in rows
+                     if r["is_active"] and r["subscription_status"] == "active")
+        return cls(total=sum(by_tier.values()), active=active, by_tier=by_tier,
+                   by_status=by_status)
+
 
 class UserStats(BaseModel):
     total: int
     active: int
     by_role: dict[str, int]
+
+    @classmethod
+    def of_counts(cls, rows: list[dict[str, Any]]) -> UserStats:
+        """From `{role, is_active, n}` rows."""
+        by_role = dict.fromkeys((r.value for r in Role), 0)
+        for r in rows:
+            by_role[r["role"]] += r["n"]
+        return cls(total=sum(by_role.values()),
+                   active=sum(r["n"] for r in rows if r["is_active"]), by_role=by_role)
 
 
 class DeviceStats(BaseModel):
