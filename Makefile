@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint typecheck imports unit integration e2e bench clean
+.PHONY: install system-deps run test lint typecheck imports unit integration e2e bench bench-deps clean
 
 # Debian packages the system needs: espeak-ng speaks TTS announcements;
 # chromium runs the browser tests of the web console and player.
@@ -49,8 +49,16 @@ integration: install
 e2e: install
 	$(BIN)/pytest tests/e2e
 
-bench: install
-	$(BIN)/python -m bench
+# wrk, the HTTP load generator of `make bench`, from Debian.
+bench-deps:
+	@command -v wrk >/dev/null || { \
+	  echo "installing Debian package: wrk"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
+
+# `make bench` runs every bench; `make bench BENCH="http ws"` a subset.
+bench: install bench-deps
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,185 +1,117 @@
-"""`make bench`: playback command throughput and command → device latency.
+"""`make bench` (`python -m bench [--quick] [NAME ...]`): measure, print a table, write JSON.
 
-Starts its own servers (sync2gear on the configured or embedded PostgreSQL and
-Redis, and a hello-world FastAPI baseline), drives them over loopback with
-bounded loops, prints a table and writes JSON under bench/results/.
+Every bench is a function `run(ctx) -> list[Row]` in a module of its own,
+registered once in `BENCHES` below; `python -m bench http ws` runs a subset,
+no names run them all. The run starts its own servers (see bench/servers.py),
+drives them over loopback with bounded loops, measures each figure next to a
+baseline taken on the same machine in the same run, prints a table and writes
+bench/results/<timestamp>.json.
+
+Adding a row: write `bench/<name>.py` with `def run(ctx: Context) -> list[Row]`
+and add one line to `BENCHES`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 import json
 import os
-import socket
-import subprocess
+import platform
 import sys
-import tempfile
 import time
-import uuid
-import wave
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import httpx
-import websockets
 from rich.console import Console
 from rich.table import Table
 
-BIN = Path(sys.executable).parent
+from bench import http, search, ws
+from bench.core import Context, Row
+from bench.servers import Servers, raise_fd_limit
+
+BENCHES: list[tuple[str, Callable[[Context], list[Row]]]] = [
+    ("http", http.run),
+    ("ws", ws.run),
+    ("search", search.run),
+]
 RESULTS = Path(__file__).parent / "results"
 console = Console()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
-
-
-async def load(url: str, body: dict[str, Any], headers: dict[str, str], clients: int,
-               requests: int) -> dict[str, float]:
-    latencies: list[float] = []
-    per_client = requests // clients
-
-    async def one(http: httpx.AsyncClient) -> None:
-        for _ in range(per_client):
-            start = time.perf_counter()
-            response = await http.post(url, json=body, headers=headers)
-            response.raise_for_status()
-            latencies.append(time.perf_counter() - start)
-
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        start = time.perf_counter()
-        await asyncio.gather(*(one(http) for _ in range(clients)))
-        elapsed = time.perf_counter() - start
-    return {"requests_per_s": len(latencies) / elapsed, "p50_ms": pct(latencies, 0.5),
-            "p99_ms": pct(latencies, 0.99), "requests": len(latencies)}
-
-
-async def fanout(base: str, ws_base: str, zone: str, token: str, auth: dict[str, str],
-                 sockets: int, rounds: int) -> dict[str, float]:
-    """Latency from a command's response to the state frame at each device socket."""
-    conns = []
-    for _ in range(sockets):
-        ws = await websockets.connect(f"{ws_base}/ws/playback/{zone}/?token={token}",
-                                      max_queue=None)
-        await ws.recv()
-        conns.append(ws)
-    latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=base, headers=auth, timeout=30) as http:
-        for _ in range(rounds):
-            response = await http.post("/api/playback/next/", json={"zone_id": zone})
-            acked = time.perf_counter()
-            version = response.json()["version"]
-
-            async def until(ws: Any, version: int = version, acked: float = acked) -> None:
-                while json.loads(await ws.recv())["version"] < version:
-                    pass
-                latencies.append(time.perf_counter() - acked)
-
-            await asyncio.wait_for(asyncio.gather(*(until(ws) for ws in conns)), 60)
-    for ws in conns:
-        await ws.close()
-    return {"sockets": sockets, "p50_ms": pct(latencies, 0.5), "p99_ms": pct(latencies, 0.99),
-            "deliveries": len(latencies)}
-
-
-def make_wav(path: Path, seconds: int) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x01" * 8000 * seconds)
-
-
-def prepare(base: str, tmp: Path) -> tuple[dict[str, str], str, str]:
-    with httpx.Client(base_url=base, timeout=30) as http:
-        body = http.post("/api/auth/signup/", json={
-            "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
-            "password": "bench-password", "name": "Bench", "client_name": "Bench"}).json()
-        auth = {"Authorization": f"Bearer {body['access']}"}
-        zone = http.post("/api/zones/", json={"name": "Bench"}, headers=auth).json()["id"]
-        folder = http.post("/api/music/folders/", json={"name": "B"}, headers=auth).json()["id"]
-        for i in range(5):
-            path = tmp / f"t{i}.wav"
-            make_wav(path, 600 + i)  # long tracks: the clock never advances them here
-            up = http.post("/api/music/upload/", headers=auth, data={"folder_id": folder},
-                           files=[("files", (path.name, path.read_bytes(), "audio/wav"))])
-            up.raise_for_status()
-        http.get("/api/music/files/", headers={
-            **auth, "X-Wait-For-Position": up.headers["X-Event-Position"]})
-        http.post("/api/playback/play/", json={"zone_id": zone, "folder_ids": [folder]},
-                  headers=auth).raise_for_status()
-        return auth, zone, body["access"]
-
-
-def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="s2g-bench-"))
-    port, hello_port = free_port(), free_port()
-    env = {**os.environ, "DATA_DIR": str(tmp / "data"), "LOG_LEVEL": "WARNING",
-           "LOGIN_RATE_LIMIT": "1000/minute"}
-    procs = [
-        subprocess.Popen([str(BIN / "sync2gear"), "run", "--port", str(port)], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([str(BIN / "uvicorn"), "bench.hello:app", "--port", str(hello_port),
-                          "--log-level", "warning"], stdout=subprocess.DEVNULL),
-    ]
-    base, hello = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{hello_port}"
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    known = dict(BENCHES)
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        console.print(f"[red]unknown bench {unknown}; known: {list(known)}")
+        return 2
+    selected = [(n, f) for n, f in BENCHES if not args.names or n in args.names]
+    fd_limit = raise_fd_limit()
+    results: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                               "machine": _machine(fd_limit), "quick": args.quick,
+                               "benches": [n for n, _ in selected], "rows": [], "errors": {}}
+    servers = Servers()
     try:
-        wait_up(f"{base}/api/health/")
-        wait_up(f"{hello}/docs")
-        auth, zone, token = prepare(base, tmp)
-        results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
-        for clients in (16,):
-            results[f"next_{clients}"] = asyncio.run(load(
-                f"{base}/api/playback/next/", {"zone_id": zone}, auth, clients, 1600))
-            results[f"hello_{clients}"] = asyncio.run(load(
-                f"{hello}/hello/", {}, {}, clients, 1600))
-        ws_base = base.replace("http", "ws")
-        results["ws_1000"] = asyncio.run(fanout(base, ws_base, zone, token, auth, 1000, 20))
+        for name, run in selected:
+            _run_one(name, run, Context(servers, quick=args.quick), results)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
-    report(results)
+        servers.close()
+    _report(results, args.results)
+    return 1 if results["errors"] else 0
 
 
-def report(results: dict[str, Any]) -> None:
-    table = Table(title="sync2gear benchmarks (loopback, this machine)")
-    for column in ("measure", "throughput /s", "p50 ms", "p99 ms", "baseline"):
-        table.add_column(column)
-    nxt, hello, ws = results["next_16"], results["hello_16"], results["ws_1000"]
-    table.add_row("POST /api/playback/next/ (16 clients)", f"{nxt['requests_per_s']:.0f}",
-                  f"{nxt['p50_ms']:.1f}", f"{nxt['p99_ms']:.1f}",
-                  f"{nxt['requests_per_s'] / hello['requests_per_s']:.2%} of hello-world")
-    table.add_row("hello-world FastAPI (16 clients)", f"{hello['requests_per_s']:.0f}",
-                  f"{hello['p50_ms']:.1f}", f"{hello['p99_ms']:.1f}", "")
-    table.add_row("command → device frame (1,000 sockets)", "", f"{ws['p50_ms']:.1f}",
-                  f"{ws['p99_ms']:.1f}", f"{ws['deliveries']} deliveries")
+def _run_one(name: str, run: Callable[[Context], list[Row]], ctx: Context,
+             results: dict[str, Any]) -> None:
+    console.print(f"[bold]bench {name}[/] …")
+    start = time.monotonic()
+    try:
+        rows = run(ctx)
+    except Exception as e:  # one failing bench must not lose the others' figures
+        traceback.print_exc()
+        results["errors"][name] = f"{type(e).__name__}: {e}"
+        return
+    console.print(f"  done in {time.monotonic() - start:.0f} s")
+    results["rows"] += [asdict(row) for row in rows]
+
+
+def _machine(fd_limit: int) -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "fd_limit": fd_limit,
+            "memory_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20}
+
+
+def _report(results: dict[str, Any], folder: Path) -> None:
+    table = Table(title=f"sync2gear benchmarks (loopback, {results['machine']['cpus']} CPUs)")
+    for column, justify in (("measure", "left"), ("per s", "right"), ("p50 ms", "right"),
+                            ("p99 ms", "right"), ("compared with / notes", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in results["rows"]:
+        table.add_row(row["measure"], _fmt(row["per_s"], "{:,.0f}"),
+                      _fmt(row["p50_ms"], "{:.1f}"), _fmt(row["p99_ms"], "{:.1f}"), row["note"])
+    for name, error in results["errors"].items():
+        table.add_row(f"[red]{name} failed", "", "", "", error)
     console.print(table)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
     console.print(f"written to {out}")
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    return "" if value is None else spec.format(value)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help=f"benches to run: {[n for n, _ in BENCHES]}")
+    parser.add_argument("--quick", action="store_true", help="small sizes (tests the bench)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write JSON")
+    return parser
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

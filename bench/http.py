@@ -1,0 +1,62 @@
+"""Command throughput over HTTP: `POST /api/playback/next/` at 16 and 64 clients.
+
+Baselines at the same concurrency, in the same run: a hello-world FastAPI app
+on the same uvicorn settings (the ceiling of the web stack), and raw psycopg
+single-row INSERT transactions (the ceiling of one durable write). The load
+is spread over as many zones as the largest client count, round robin, so the
+figure is the system's rate rather than one zone's lock.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench import pgraw
+from bench.core import Context, Row, ratio
+from bench.fixtures import playing_zones, tenant
+from bench.loadgen import Load, wrk
+
+CLIENTS = (16, 64)
+
+
+def run(ctx: Context) -> list[Row]:
+    api, hello = ctx.servers.api, ctx.servers.hello
+    owner = tenant(api.url)
+    zones = playing_zones(api.url, owner, max(CLIENTS))
+    bodies = [json.dumps({"zone_id": zone}) for zone in zones]
+    next_url, hello_url = f"{api.url}/api/playback/next/", f"{hello.url}/hello/"
+    seconds = ctx.size(10, 1)
+
+    def command(clients: int, secs: float) -> Load:
+        return wrk(next_url, connections=clients, seconds=secs, token=owner.token,
+                   bodies=bodies)
+
+    def baseline(clients: int, secs: float) -> Load:
+        return wrk(hello_url, connections=clients, seconds=secs, bodies=["{}"])
+
+    command(16, ctx.size(3, 1))  # warm-up: pools, caches, first snapshots
+    baseline(16, ctx.size(2, 1))
+    rows: list[Row] = []
+    for clients in CLIENTS:
+        cmd, hi = command(clients, seconds), baseline(clients, seconds)
+        pg = pgraw.inserts(ctx.servers.database_url, connections=clients, seconds=seconds)
+        rows += _rows(clients, cmd, hi, pg)
+    return rows
+
+
+def _rows(clients: int, cmd: Load, hello: Load, pg: Load) -> list[Row]:
+    errors = f"; {cmd.errors} errors" if cmd.errors else ""
+    return [
+        _row(f"http.next.{clients}", f"POST /api/playback/next/ ({clients} clients)", cmd,
+             f"{ratio(cmd.per_s, hello.per_s)} of hello-world, "
+             f"{ratio(cmd.per_s, pg.per_s)} of raw INSERT{errors}"),
+        _row(f"http.hello.{clients}", f"  baseline: hello-world FastAPI ({clients} clients)",
+             hello, "same uvicorn settings"),
+        _row(f"http.insert.{clients}", f"  baseline: raw INSERT txn ({clients} connections)",
+             pg, "psycopg, autocommit, one row each"),
+    ]
+
+
+def _row(key: str, measure: str, load: Load, note: str) -> Row:
+    return Row(key=key, measure=measure, per_s=load.per_s, p50_ms=load.p50_ms,
+               p99_ms=load.p99_ms, note=note, data=load.as_dict())
