@@ -23,6 +23,7 @@ from domain.base import NotFound
 from domain.quota import GB
 from infra.bootstrap import Container
 from interfaces.http.admin_schemas import (
+    PLAIN,
     AdminClientOut,
     ClientIn,
     ClientPatch,
@@ -66,7 +67,7 @@ def admin_principal(principal: PrincipalDep) -> Principal:
 # Checked before the body is read: a client user gets 403 even for a malformed body.
 StaffDep = Annotated[Principal, Depends(staff_principal)]
 AdminDep = Annotated[Principal, Depends(admin_principal)]
-Search = Annotated[str | None, Query(max_length=100,
+Search = Annotated[str | None, Query(max_length=100, pattern=PLAIN,
                                      description="part of the name or email, any case")]
 ClientIdQ = Annotated[UUID | None, Query(description="only this client's")]
 ActiveQ = Annotated[bool | None, Query(description="only active (true) or inactive (false)")]

@@ -13,8 +13,12 @@ from domain.client import MAX_DEVICES_LIMIT, MAX_STORAGE_GB_LIMIT
 from domain.quota import GB
 from interfaces.http.schemas import ClientRow
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Phone = Annotated[str, Field(max_length=50)]
+# No control characters: PostgreSQL text refuses NUL, and a row the accounts view
+# cannot store would stop its projection.
+PLAIN = r"^[^\x00-\x1f\x7f]*$"
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=PLAIN)]
+Phone = Annotated[str, StringConstraints(max_length=50, pattern=PLAIN)]
 Timezone = Annotated[str, Field(max_length=64, examples=["Europe/London"])]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 MaxDevices = Annotated[int, Field(ge=0, le=MAX_DEVICES_LIMIT, description="devices allowed")]

@@ -274,3 +274,26 @@ def test_creating_users_checks_the_email_and_the_client(
     assert_problem(client.post(f"{A}/users/", json=ghost, headers=admin.auth), 404)
     staff = {**no_client, "role": "staff"}
     assert client.post(f"{A}/users/", json=staff, headers=admin.auth).status_code == 201
+
+
+@pytest.mark.parametrize("body", [{"name": "Bad\x00Name"}, {"phone": "12\n34"}])
+def test_control_characters_are_refused_before_they_reach_the_read_model(
+    client: TestClient, admin: Account, body: dict[str, Any]
+) -> None:
+    create = {"name": "Shop", "email": unique_email("ctl"), **body}
+
+    assert_problem(client.post(f"{A}/clients/", json=create, headers=admin.auth), 422)
+    assert_problem(client.get(f"{A}/users/", params={"search": "a\x00"},
+                              headers=admin.auth), 422)
+
+
+def test_every_admin_route_is_documented_with_its_problems(client: TestClient) -> None:
+    document = client.get("/api/openapi.json").json()
+    operations = [(path, method, op) for path, item in document["paths"].items()
+                  if path.startswith(f"{A}/") for method, op in item.items()]
+
+    assert len(operations) == 13
+    for path, method, op in operations:
+        assert op["summary"] and op["tags"] == ["admin"], (method, path)
+        for code in ("401", "403"):
+            assert "application/problem+json" in op["responses"][code]["content"], (path, code)
