@@ -19,6 +19,7 @@ from interfaces.http import (
     health,
     media,
     music,
+    web,
     zones,
 )
 from interfaces.http.errors import install_error_handlers
@@ -70,6 +71,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
                    health.router):
         app.include_router(router)
     app.include_router(ws.router)
+    app.include_router(web.router)
     return app
 
 

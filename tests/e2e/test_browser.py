@@ -1,0 +1,233 @@
+"""The web console and the web player in a real browser (Debian's chromium).
+
+One API process; the console logs in, uploads a generated MP3, starts a zone and
+shows it playing; a second browser context pairs the web player with a code from
+the console and follows the zone: the same file at the server's position, an
+instant announcement in between, then the music again; it survives a dropped
+WebSocket. Screenshots: tests/artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, WebSocketRoute, expect, sync_playwright
+
+from tests.audio_factory import make_mp3
+from tests.e2e.browser_support import (
+    CHROMIUM,
+    PASSWORD,
+    Pages,
+    audio_of,
+    eventually,
+    launch,
+    media_path,
+    seed,
+    server_position_ms,
+    sign_up,
+)
+from tests.e2e.conftest import free_port, wait_until_up
+
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
+                                reason="chromium is installed by `make install`")
+
+TOLERANCE_MS = 2000
+
+
+@pytest.fixture
+def base_url(spawn: Any, process_env: dict[str, str]) -> str:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    spawn("run", "--port", str(port), env={**process_env, "PUBLIC_URL": base})
+    wait_until_up(base)
+    return base
+
+
+@pytest.mark.timeout(120)
+def test_console_plays_a_zone_and_the_web_player_follows_it_through_an_announcement(
+    base_url: str, tmp_path: Path
+) -> None:
+    with httpx.Client(base_url=base_url, timeout=20) as http:
+        email, auth = sign_up(http)
+        ids = seed(http, auth)
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            pages = Pages(browser, base_url)
+            with pages.on_failure():
+                console = pages.open("console")
+                log_in(console, email)
+                upload_song(console, tmp_path / "song.mp3")
+                pages.shot("1-library-uploaded", "console")
+                start_zone(console)
+                pages.shot("2-console-playing", "console")
+                code = pairing_code(console)
+
+                player = pages.open("player")
+                drops = route_sockets(player)
+                pair_player(player, code)
+                state = follows_music(player, http, auth, ids["zone"])
+                pages.shot("3-player-following", "player")
+
+                announce(console)
+                pages.shot("4-console-announcing", "console")
+                hears_announcement(player, ids["announcement_path"])
+                pages.shot("5-player-announcement", "player")
+                follows_music(player, http, auth, ids["zone"], path=media_path(
+                    state["current"]["url"]))
+                pages.shot("6-player-resumed", "player")
+
+                reconnects_after_a_drop(player, drops, http, auth, ids["zone"])
+                device_shows_online(console)
+                pages.shot("7-console-device-online", "console")
+                other_views_render(console, pages)
+                assert pages.errors == [], pages.errors
+            browser.close()
+
+
+def log_in(page: Page, email: str) -> None:
+    page.goto("/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("zone-card")).to_have_count(1)
+    expect(page.get_by_test_id("zone-live")).to_have_text("live")
+
+
+def upload_song(page: Page, path: Path) -> None:
+    make_mp3(path, 45, title="Browser Song", artist="Test Artist", album="E2E")
+    page.get_by_role("link", name="Library").click()
+    page.get_by_role("link", name="Morning (0)").click()
+    expect(page.get_by_text("Upload music into Morning")).to_be_visible()
+    page.get_by_test_id("upload-input").set_input_files(str(path))
+    expect(page.get_by_test_id("upload-status")).to_have_text("Uploaded 1.")
+    progress = page.get_by_test_id("upload-progress")
+    assert progress.evaluate("p => p.value") == 1
+    # Tags are read in the background; the list refreshes itself until then.
+    expect(page.locator("tr[data-status=ready]")).to_contain_text("Browser Song",
+                                                                   timeout=20_000)
+    expect(page.get_by_test_id("folders")).to_contain_text("Morning (1)")
+
+
+def start_zone(page: Page) -> None:
+    page.get_by_role("link", name="Zones").click()
+    card = page.get_by_test_id("zone-card")
+    card.get_by_label("Morning (1)").check()
+    card.get_by_test_id("play-folders").click()
+    expect(card.get_by_test_id("now-title")).to_have_text("Browser Song")
+    expect(card.get_by_test_id("now-artist")).to_have_text("Test Artist")
+    bar = card.get_by_test_id("now-progress")
+    first = float(bar.get_attribute("aria-valuenow") or 0)
+    later = eventually(lambda: _moved(bar, first), timeout=5, what="progress bar moving")
+    assert 500 <= later - first <= 5000
+    assert abs(float(bar.get_attribute("aria-valuemax") or 0) - 45_000) < 500
+
+
+def _moved(bar: Any, first: float) -> float | None:
+    now = float(bar.get_attribute("aria-valuenow") or 0)
+    return now if now - first >= 1000 else None
+
+
+def pairing_code(page: Page) -> str:
+    card = page.get_by_test_id("zone-card")
+    card.get_by_text("Devices", exact=True).click()
+    card.get_by_test_id("pair-device").click()
+    code = card.get_by_test_id("pairing-code").inner_text().strip()
+    assert len(code) >= 6
+    return code
+
+
+def route_sockets(page: Page) -> list[WebSocketRoute]:
+    """Pass the player's sockets through, keeping a handle to cut them."""
+    routes: list[WebSocketRoute] = []
+
+    def handler(route: WebSocketRoute) -> None:
+        route.connect_to_server()
+        routes.append(route)
+
+    page.route_web_socket("**/ws/playback/**", handler)
+    return routes
+
+
+def pair_player(page: Page, code: str) -> None:
+    page.goto("/player")
+    page.get_by_test_id("pair-code").fill(code)
+    page.get_by_label("Name of this player").fill("Lobby browser")
+    page.get_by_role("button", name="Pair").click()
+    expect(page.get_by_test_id("player-status")).to_have_text("live")
+    expect(page.locator("#zone-name")).to_have_text("Lobby")
+
+
+def follows_music(page: Page, http: httpx.Client, auth: dict[str, str], zone_id: str,
+                  path: str | None = None) -> dict[str, Any]:
+    """The <audio> plays the zone's current track, near the server's position."""
+
+    def in_step() -> dict[str, Any] | None:
+        audio = audio_of(page)
+        state = http.get(f"/api/playback/state/?zone_id={zone_id}", headers=auth).json()
+        if state["announcement"] is not None or not state["music_playing"]:
+            return None
+        drift = abs(audio["time"] * 1000 - server_position_ms(state, audio["now"]))
+        same = media_path(audio["src"]) == media_path(state["current"]["url"])
+        playing = not audio["paused"] and audio["time"] > 0
+        return state if same and playing and drift < TOLERANCE_MS else None
+
+    state = eventually(in_step, timeout=10, interval=0.25, what="player following the music")
+    assert media_path(state["current"]["url"]) == f"/api/media/{state['current']['media_key']}"
+    assert path is None or media_path(state["current"]["url"]) == path
+    return state
+
+
+def announce(page: Page) -> None:
+    page.get_by_role("link", name="Announcements").click()
+    row = page.locator("tr", has_text="Closing soon")
+    row.get_by_test_id("play-now").click()
+    expect(page.get_by_test_id("announce-status")).to_contain_text("Playing “Closing soon”")
+
+
+def hears_announcement(page: Page, path: str) -> None:
+    def switched() -> dict[str, Any] | None:
+        audio = audio_of(page)
+        return audio if media_path(audio["src"]) == path and not audio["paused"] else None
+
+    eventually(switched, timeout=8, interval=0.1, what="player switching to the announcement")
+    expect(page.get_by_test_id("now-announcement")).to_have_text(
+        "Announcement: Closing soon")
+
+
+def reconnects_after_a_drop(page: Page, drops: list[WebSocketRoute], http: httpx.Client,
+                            auth: dict[str, str], zone_id: str) -> None:
+    """The socket is cut; the player reconnects by itself and follows a seek made meanwhile."""
+    before = len(drops)
+    drops[-1].close(code=1011, reason="network drop")
+    expect(page.get_by_test_id("player-status")).not_to_have_text("live", timeout=5_000)
+    seeked = http.post("/api/playback/seek/", json={"zone_id": zone_id, "position_ms": 30_000},
+                       headers=auth)
+    assert seeked.status_code == 200, seeked.text
+    expect(page.get_by_test_id("player-status")).to_have_text("live", timeout=10_000)
+    assert len(drops) == before + 1
+    follows_music(page, http, auth, zone_id)
+    assert audio_of(page)["time"] >= 29
+
+
+def device_shows_online(page: Page) -> None:
+    page.get_by_role("link", name="Zones").click()
+    card = page.get_by_test_id("zone-card")
+    card.get_by_text("Devices", exact=True).click()
+    expect(card.locator("[data-online=true]")).to_contain_text("Lobby browser", timeout=12_000)
+
+
+def other_views_render(page: Page, pages: Pages) -> None:
+    """Schedules and history render (an empty state where the server has no data)."""
+    page.get_by_role("link", name="Schedules").click()
+    schedules = page.get_by_test_id("schedules")
+    expect(schedules.locator(".empty, .week").first).to_be_visible()
+    pages.shot("8-console-schedules", "console")
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_test_id("time-slider")).to_be_visible()
+    expect(page.get_by_test_id("history").locator(".empty, li").first).to_be_visible()
+    expect(page.get_by_test_id("plays").locator(".empty, tr").first).to_be_visible()
+    pages.shot("9-console-history", "console")
