@@ -200,7 +200,8 @@ def bootstrap(
     database_url = settings.database_url or _embedded(embedded).postgres_url()
     redis_url = settings.redis_url or _embedded(embedded).redis_url()
     es_env = eventsourcing_env(
-        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout, reconnect_timeout=settings.db_reconnect_timeout,
     )
     with schema_lock(database_url):  # another process may be creating tables too
         accounts = AccountsApplication(

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     redis_prefix: str = "s2g:"
     db_pool_size: int = Field(default=1, ge=1)
     db_max_overflow: int = Field(default=5, ge=0)
+    # While PostgreSQL is down a request waits about ten times db_pool_timeout
+    # (eventsourcing retries) before it is answered 503; a pool tries to
+    # reconnect for db_reconnect_timeout, then again on the next request.
+    db_pool_timeout: int = Field(default=2, ge=1)
+    db_reconnect_timeout: float = Field(default=2.0, gt=0)
 
     # HTTP
     host: str = "127.0.0.1"

@@ -8,17 +8,41 @@ from typing import TypeVar
 
 import psycopg
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
 TView = TypeVar("TView", bound=TrackingRecorder)
 
 
-def eventsourcing_env(database_url: str, *, pool_size: int, max_overflow: int) -> dict[str, str]:
-    """Translate a PostgreSQL URL into the eventsourcing library's settings."""
+class RecoveringPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory, whose pools find a restarted server quickly.
+
+    psycopg_pool retries a lost server with exponential back-off (1, 2, 4, ... s)
+    for five minutes, so after an outage of a minute a pool could wait another
+    minute before it noticed the server was back. Here a pool gives up a
+    reconnection after POSTGRES_RECONNECT_TIMEOUT seconds, and the next request
+    for a connection starts a new attempt at once.
+    """
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        timeout = self.env.get("POSTGRES_RECONNECT_TIMEOUT")
+        if timeout:
+            self.datastore.pool.reconnect_timeout = float(timeout)
+
+
+def eventsourcing_env(database_url: str, *, pool_size: int, max_overflow: int,
+                      pool_timeout: int = 5, reconnect_timeout: float = 300.0
+                      ) -> dict[str, str]:
+    """Translate a PostgreSQL URL into the eventsourcing library's settings.
+
+    `pool_timeout`: how long a call waits for a connection (eventsourcing tries
+    each call up to 10 times); `reconnect_timeout`: see RecoveringPostgresFactory.
+    """
     info = conninfo_to_dict(database_url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": f"{__name__}:{RecoveringPostgresFactory.__name__}",
         "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
         "POSTGRES_HOST": str(info.get("host") or "localhost"),
         "POSTGRES_PORT": str(info.get("port") or "5432"),
@@ -26,7 +50,8 @@ def eventsourcing_env(database_url: str, *, pool_size: int, max_overflow: int) -
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(max_overflow),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": str(pool_timeout),
+        "POSTGRES_RECONNECT_TIMEOUT": str(reconnect_timeout),
         "POSTGRES_PRE_PING": "y",
         # With concurrent writers, DB functions let subscriptions skip events.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
