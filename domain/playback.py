@@ -31,6 +31,10 @@ class ZoneInactive(PlaybackError):
     pass
 
 
+class AnnouncementNotReady(PlaybackError):
+    """The announcement has no playable audio (yet)."""
+
+
 @dataclass(frozen=True)
 class QueueItem:
     """A track as playback needs it, copied from the library when a queue is built."""

@@ -19,6 +19,7 @@ from eventsourcing.domain import event
 
 from domain.accounts import valid_timezone
 from domain.base import NotFound, TracedAggregate
+from domain.library import LibraryError
 from domain.playback import (
     AnnouncementItem,
     InvalidSeek,
@@ -29,6 +30,7 @@ from domain.playback import (
     check_volume,
     unique_items,
 )
+from domain.schedule_engine import Decision, ZoneFacts, is_newer
 
 MAX_CATCH_UP = 1000  # items a single clock tick may play through
 
@@ -65,6 +67,12 @@ class Zone(TracedAggregate):
         self.announcement: AnnouncementItem | None = None
         self.announcement_started_at: datetime | None = None
         self.pending: list[AnnouncementItem] = []
+        # what the schedules decided (mutators replace these, never change them in place)
+        self.schedule_marks: dict[str, str] = {}  # schedule id -> last slot decided
+        self.music_key: str | None = None  # the schedule window the music comes from
+        self.manual_at: datetime | None = None  # when a user last chose the music
+        self.tracks_played = 0  # music tracks that ended or were skipped
+        self.fallback_folder_ids: list[str] = []  # played when music schedules end
 
     @classmethod
     def create(cls, *, client_id: UUID, name: str, description: str = "",
@@ -116,7 +124,8 @@ class Zone(TracedAggregate):
 
     def change(self, **changes: Any) -> None:
         self._check_alive()
-        allowed = {"name", "description", "default_volume", "is_active", "timezone"}
+        allowed = {"name", "description", "default_volume", "is_active", "timezone",
+                   "fallback_folder_ids"}
         if set(changes) - allowed:
             raise PlaybackError(f"these zone fields cannot be changed: "
                                 f"{sorted(set(changes) - allowed)}")
@@ -126,6 +135,8 @@ class Zone(TracedAggregate):
             check_volume(changes["default_volume"])
         if "name" in changes and not str(changes["name"]).strip():
             raise PlaybackError("a zone needs a name")
+        if "fallback_folder_ids" in changes:
+            changes["fallback_folder_ids"] = _ids(changes["fallback_folder_ids"])
         changed = self._differing(changes)
         if changed:
             self._details_changed(changes=changed)
@@ -176,6 +187,8 @@ class Zone(TracedAggregate):
         self.source, self.shuffle, self.removed = source, shuffle, set()
         self.queue_position, self.music_playing, self.position_ms = 0, True, 0
         self.position_at = at
+        if "schedule_id" not in source:  # a user chose this music
+            self.manual_at, self.music_key = at, None
         if self.announcement is None:
             self.play_seq += 1
 
@@ -293,6 +306,8 @@ class Zone(TracedAggregate):
         self.queue_position, self.position_ms, self.position_at = queue_position, 0, at
         if self.announcement is None:
             self.play_seq += 1
+        if reason in ("ended", "skipped"):
+            self.tracks_played += 1
 
     class TracksRemoved(TracedAggregate.Event):
         """Tracks deleted from the library: never played again."""
@@ -397,3 +412,50 @@ class Zone(TracedAggregate):
             return False
         self._advance(now, rng, "ended")
         return True
+
+    # -- schedules ---------------------------------------------------------------------
+
+    def schedule_facts(self) -> ZoneFacts:
+        return ZoneFacts(zone_id=self.id, timezone=self.timezone, music_key=self.music_key,
+                         manual_at=self.manual_at, marks=self.schedule_marks,
+                         tracks_played=self.tracks_played)
+
+    class ScheduleDecided(TracedAggregate.Event):
+        """A schedule's decision for this zone (what, which slot, by which rule);
+        `outcome` says what came of it (played, stopped, or why nothing did)."""
+
+        schedule_id: UUID | None
+        action: str
+        slot: str
+        rule: str
+        detail: str
+        outcome: str
+
+    def is_decided(self, decision: Decision) -> bool:
+        """Whether that slot was decided already (so deciding again does nothing)."""
+        if decision.action in ("music", "fallback"):
+            return decision.slot == self.music_key
+        return not is_newer(decision.slot, self.schedule_marks.get(str(decision.schedule_id)))
+
+    def record_decision(self, decision: Decision, outcome: str) -> None:
+        if self.is_decided(decision):
+            raise PlaybackError(f"slot {decision.slot} was decided already")
+        self._schedule_decided(
+            schedule_id=decision.schedule_id, action=decision.action, slot=decision.slot,
+            rule=decision.rule, detail=decision.detail, outcome=outcome)
+
+    @event(ScheduleDecided)
+    def _schedule_decided(self, schedule_id: UUID | None, action: str, slot: str, rule: str,
+                          detail: str, outcome: str) -> None:
+        if action in ("music", "fallback"):
+            self.music_key, self.manual_at = slot, None
+        else:
+            self.schedule_marks = {**self.schedule_marks, str(schedule_id): slot}
+
+
+def _ids(values: Any) -> list[str]:
+    try:
+        return list(dict.fromkeys(str(UUID(str(v))) for v in values))
+    except (TypeError, ValueError):
+        raise LibraryError("fallback_folder_ids must be a list of folder ids",
+                           "fallback_folder_ids") from None

@@ -1,0 +1,294 @@
+"""The schedule engine: (schedules, a zone's facts, now) -> decisions. Pure.
+
+Times are evaluated in the zone's timezone. A wall-clock time maps to one
+instant: the first one when the clocks go back, and the moment of the jump
+when the clocks go forward past it, so no slot fires twice and none is lost.
+
+Every decision names its slot; the zone records the last slot decided per
+schedule (`marks`), so evaluating again -- late, twice, or in two processes
+-- decides nothing new. Music windows are slots too: the zone remembers which
+window its music comes from (`music_key`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+GRACE = timedelta(minutes=5)  # a slot still fires this long after its time
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+FALLBACK = "fallback@"
+REPEAT_SLACK = timedelta(hours=2)  # the largest clock change in the tz database
+MAX_STEPS = 150  # slots to step back over (2 h of 1-minute slots, and then some)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """What the engine needs of a schedule (built from its stored rule)."""
+
+    id: UUID
+    name: str
+    kind: str  # music | announcement
+    mode: str  # timeline | interval
+    priority: int = 0
+    start: time | None = None
+    end: time | None = None
+    days: frozenset[int] = frozenset()
+    date_from: date | None = None
+    date_to: date | None = None
+    every_minutes: int | None = None
+    every_tracks: int | None = None
+    folder_ids: tuple[UUID, ...] = ()
+    shuffle: bool = False
+    announcement_id: UUID | None = None
+    zone_ids: frozenset[UUID] = frozenset()
+    active_since: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+
+    @classmethod
+    def from_rule(cls, schedule_id: UUID, rule: Mapping[str, Any],
+                  active_since: datetime) -> ScheduleSpec:
+        def t(v: str | None) -> time | None:
+            return time.fromisoformat(v) if v else None
+
+        def d(v: str | None) -> date | None:
+            return date.fromisoformat(v) if v else None
+
+        by_tracks = rule.get("interval_type") == "tracks"
+        return cls(
+            id=schedule_id, name=rule["name"], kind=rule["type"], mode=rule["mode"],
+            priority=rule["priority"], start=t(rule["start_time"]), end=t(rule["end_time"]),
+            days=frozenset(rule["days_of_week"]), date_from=d(rule["date_from"]),
+            date_to=d(rule["date_to"]),
+            every_minutes=None if by_tracks else rule.get("interval_minutes"),
+            every_tracks=rule.get("interval_tracks") if by_tracks else None,
+            folder_ids=tuple(UUID(f) for f in rule["folder_ids"]), shuffle=rule["shuffle"],
+            announcement_id=UUID(rule["announcement_id"]) if rule["announcement_id"] else None,
+            zone_ids=frozenset(UUID(z) for z in rule["zone_ids"]), active_since=active_since,
+        )
+
+    @property
+    def rank(self) -> tuple[int, str, str]:
+        """Higher priority first, then by name, then id: never a coin toss."""
+        return (-self.priority, self.name, str(self.id))
+
+    def describe(self) -> str:
+        days = ",".join(DAY_NAMES[d] for d in sorted(self.days)) or "every day"
+        window = f"{self.start:%H:%M}–{self.end:%H:%M}" if self.start and self.end else (
+            f"at {self.start:%H:%M}" if self.start else "all day")
+        if self.every_tracks:
+            what = f"after every {self.every_tracks} tracks, {window}"
+        elif self.every_minutes and self.mode == "interval":
+            what = f"every {self.every_minutes} min, {window}"
+        else:
+            what = f"{self.kind} {window}"
+        return f"{self.name!r}: {what}, {days}, priority {self.priority}"
+
+
+@dataclass(frozen=True)
+class ZoneFacts:
+    """What the engine needs of a zone."""
+
+    zone_id: UUID
+    timezone: str = "UTC"
+    music_key: str | None = None  # the music window playing now (or fallback@...)
+    manual_at: datetime | None = None  # a user's last manual play
+    marks: Mapping[str, str] = field(default_factory=dict)  # schedule id -> last slot
+    tracks_played: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a schedule decided for a zone at a slot, and the rule that made it."""
+
+    schedule_id: UUID | None
+    action: str  # music | fallback | announce | missed | counted
+    slot: str
+    at: datetime
+    rule: str
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"schedule_id": str(self.schedule_id) if self.schedule_id else None,
+                "action": self.action, "slot": self.slot, "at": self.at.isoformat(),
+                "rule": self.rule, "detail": self.detail}
+
+
+def is_newer(slot: str, mark: str | None) -> bool:
+    """Whether `slot` comes after the last decided slot `mark` of a schedule."""
+    if mark is None:
+        return True
+    if "|" in slot and "|" in mark:  # track counts: "<window opening>|<count>"
+        window, count = slot.split("|")
+        mark_window, mark_count = mark.split("|")
+        return window > mark_window or (window == mark_window and int(count) > int(mark_count))
+    return slot > mark  # instants, all UTC ISO strings of one format
+
+
+@lru_cache(maxsize=4096)
+def _tz(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=65536)  # zones share timezones and schedule times
+def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """When the wall clock in `tz` shows `at` on `day`: the first time when it
+    shows it twice; the moment of the jump when it skips it."""
+    wall = datetime.combine(day, at)
+    instant = wall.replace(tzinfo=tz).astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) == wall:
+        return instant
+    before, after = wall.replace(tzinfo=tz, fold=1).astimezone(UTC), instant
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if middle.astimezone(tz).replace(tzinfo=None) > wall:
+            after = middle
+        else:
+            before = middle
+    return after.replace(microsecond=0)
+
+
+def _runs_on(spec: ScheduleSpec, day: date) -> bool:
+    return ((not spec.days or day.weekday() in spec.days)
+            and (spec.date_from is None or day >= spec.date_from)
+            and (spec.date_to is None or day <= spec.date_to))
+
+
+def _wall_window(spec: ScheduleSpec, day: date) -> tuple[datetime, datetime]:
+    """The window opening on `day`, in wall-clock time (overnight: ends the next day)."""
+    opens = datetime.combine(day, spec.start or time(0))
+    if spec.end is None:
+        return opens, datetime.combine(day + timedelta(days=1), time(0))
+    closes = datetime.combine(day, spec.end)
+    return opens, closes if closes > opens else closes + timedelta(days=1)
+
+
+def _window(spec: ScheduleSpec, day: date, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    if not _runs_on(spec, day):
+        return None
+    opens, closes = _wall_window(spec, day)
+    window = (local_to_utc(opens.date(), opens.time(), tz),
+              local_to_utc(closes.date(), closes.time(), tz))
+    return window if window[0] < window[1] else None  # wholly inside a skipped hour
+
+
+def _recent_days(now: datetime, tz: ZoneInfo, back: int = 1) -> list[date]:
+    today = now.astimezone(tz).date()
+    return [today - timedelta(days=n) for n in range(back, -1, -1)]
+
+
+def _open_window(spec: ScheduleSpec, tz: ZoneInfo, now: datetime
+                 ) -> tuple[datetime, datetime] | None:
+    for day in reversed(_recent_days(now, tz)):
+        window = _window(spec, day, tz)
+        if window is not None and window[0] <= now < window[1]:
+            return window
+    return None
+
+
+def _latest_slot(spec: ScheduleSpec, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """The last slot at or before `now` (windows opening today or yesterday)."""
+    best: datetime | None = None
+    for day in _recent_days(now, tz):
+        if not _runs_on(spec, day):
+            continue
+        opens, closes = _wall_window(spec, day)
+        if spec.mode == "timeline" or not spec.every_minutes:
+            candidates: Iterable[datetime] = [opens]
+        else:
+            step = timedelta(minutes=spec.every_minutes)
+            local_now = now.astimezone(tz)
+            # In the repeated hour after the clocks go back, later wall times of the
+            # first pass are already over: look that far ahead, then step back.
+            wall_now = local_now.replace(tzinfo=None) + (REPEAT_SLACK if local_now.fold else
+                                                         timedelta(0))
+            last = (min(wall_now, closes - timedelta(seconds=1)) - opens) // step
+            candidates = (opens + k * step for k in range(last, max(-1, last - MAX_STEPS), -1))
+        for wall in candidates:
+            instant = local_to_utc(wall.date(), wall.time(), tz)
+            if instant <= now:
+                best = instant if best is None or instant > best else best
+                break
+    return best
+
+
+def _music(specs: Sequence[ScheduleSpec], zone: ZoneFacts, tz: ZoneInfo,
+           now: datetime) -> list[Decision]:
+    open_now: list[tuple[ScheduleSpec, datetime]] = []
+    boundaries: list[datetime] = []
+    for spec in specs:
+        for day in _recent_days(now, tz):
+            window = _window(spec, day, tz)
+            if window is None:
+                continue
+            boundaries += [b for b in window if b <= now]
+            if window[0] <= now < window[1]:
+                open_now.append((spec, window[0]))
+    last_boundary = max(boundaries, default=None)
+    if zone.manual_at is not None and (last_boundary is None or zone.manual_at >= last_boundary):
+        return []  # a user's manual play rules until the next boundary
+    if open_now:
+        spec, opens = min(open_now, key=lambda pair: pair[0].rank)
+        key = f"{spec.id}@{opens.isoformat()}"
+        if key == zone.music_key:
+            return []
+        rivals = f" (won over {len(open_now) - 1} other open windows)" if len(open_now) > 1 else ""
+        return [Decision(spec.id, "music", key, opens, spec.describe(), rivals.strip())]
+    if zone.music_key is None or zone.music_key.startswith(FALLBACK):
+        return []
+    at = last_boundary or now
+    return [Decision(None, "fallback", f"{FALLBACK}{at.isoformat()}", at,
+                     "no music schedule is open: the zone's fallback plays")]
+
+
+def _timed(spec: ScheduleSpec, zone: ZoneFacts, tz: ZoneInfo, now: datetime,
+           grace: timedelta) -> list[Decision]:
+    slot = _latest_slot(spec, tz, now)
+    if slot is None or slot < spec.active_since:
+        return []
+    key = slot.isoformat()
+    if not is_newer(key, zone.marks.get(str(spec.id))):
+        return []
+    if now - slot <= grace:
+        return [Decision(spec.id, "announce", key, slot, spec.describe())]
+    late = int((now - slot).total_seconds())
+    return [Decision(spec.id, "missed", key, slot, spec.describe(),
+                     f"first evaluated {late} s after the slot; the grace period is "
+                     f"{int(grace.total_seconds())} s")]
+
+
+def _counted(spec: ScheduleSpec, zone: ZoneFacts, tz: ZoneInfo,
+             now: datetime) -> list[Decision]:
+    window = _open_window(spec, tz, now)
+    if window is None or not spec.every_tracks:
+        return []
+    count = zone.tracks_played // spec.every_tracks
+    key = f"{window[0].isoformat()}|{count}"
+    mark = zone.marks.get(str(spec.id))
+    if mark is None or mark.split("|")[0] != key.split("|")[0]:
+        return [Decision(spec.id, "counted", key, now, spec.describe(),
+                         f"counting tracks from {zone.tracks_played} in this window")]
+    if not is_newer(key, mark):
+        return []
+    return [Decision(spec.id, "announce", key, now, spec.describe(),
+                     f"{zone.tracks_played} music tracks played")]
+
+
+def evaluate(specs: Iterable[ScheduleSpec], zone: ZoneFacts, now: datetime,
+             grace: timedelta = GRACE) -> list[Decision]:
+    """The decisions due for `zone` at `now`: music first, then announcements."""
+    tz = _tz(zone.timezone)
+    mine = sorted((s for s in specs if zone.zone_id in s.zone_ids), key=lambda s: s.rank)
+    decisions = _music([s for s in mine if s.kind == "music"], zone, tz, now)
+    for spec in mine:
+        if spec.kind != "announcement":
+            continue
+        if spec.every_tracks:
+            decisions += _counted(spec, zone, tz, now)
+        else:
+            decisions += _timed(spec, zone, tz, now, grace)
+    return decisions
