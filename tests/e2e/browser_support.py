@@ -138,7 +138,7 @@ def seed(http: httpx.Client, auth: dict[str, str]) -> dict[str, str]:
     zone = http.post("/api/zones/", json={"name": "Lobby"}, headers=auth)
     folder = http.post("/api/music/folders/", json={"name": "Morning"}, headers=auth)
     ann = http.post("/api/announcements/upload/", headers=auth, data={"title": "Closing soon"},
-                    files=[("file", ("closing.mp3", mp3_bytes(2.5, freq=880), "audio/mpeg"))])
+                    files=[("file", ("closing.mp3", mp3_bytes(3.0, freq=880), "audio/mpeg"))])
     for response in (zone, folder, ann):
         assert response.status_code == 201, response.text
     http.get("/api/zones/", headers={**auth, "X-Wait-For-Position": zone.headers[
