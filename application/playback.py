@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -19,8 +21,10 @@ from application.common import (
     register_common_transcodings,
     retry_on_conflict,
 )
-from domain.base import CommandContext, NotFound, acting
+from application.ports import Catalog
+from domain.base import Actor, ActorKind, CommandContext, DomainError, NotFound, acting
 from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
+from domain.schedule_engine import GRACE, Decision, ScheduleSpec, evaluate
 from domain.zone import Zone
 
 Result = tuple[Zone, int | None]
@@ -166,6 +170,69 @@ class PlaybackApplication(Application[UUID]):
             for zone in zones:
                 zone.drop_tracks(track_ids, self.clock(), self._rng())
         return last_position(self.save(*zones))
+
+    # -- schedules --------------------------------------------------------------------
+
+    def apply_schedules(self, zone_id: UUID, specs: Sequence[ScheduleSpec], catalog: Catalog,
+                        grace: timedelta = GRACE) -> Result | None:
+        """Carry out what the schedules decide for the zone now. The zone records
+        each decided slot, so running this again (or elsewhere) decides nothing new."""
+        with self._zone_lock(zone_id):
+            return self._apply_schedules(zone_id, specs, catalog, grace)
+
+    @retry_on_conflict
+    def _apply_schedules(self, zone_id: UUID, specs: Sequence[ScheduleSpec], catalog: Catalog,
+                         grace: timedelta) -> Result | None:
+        try:
+            zone = self._playable_zone(zone_id, None)
+        except (NotFound, ZoneInactive):
+            return None
+        now, correlation = self.clock(), f"schedule-{uuid.uuid4().hex}"
+        with acting(CommandContext(Actor.system("clock"), correlation)):
+            zone.tick(now, self._rng())
+        decisions = evaluate(specs, zone.schedule_facts(), now, grace)
+        by_id: dict[UUID | None, ScheduleSpec] = {spec.id: spec for spec in specs}
+        for decision in decisions:
+            actor = (Actor(ActorKind.SCHEDULE, str(decision.schedule_id))
+                     if decision.schedule_id else Actor.system("schedule-fallback"))
+            with acting(CommandContext(actor, correlation)):
+                outcome = self._carry_out(zone, decision, by_id.get(decision.schedule_id),
+                                          catalog, now)
+                zone.record_decision(decision, outcome)
+        if not decisions and not zone.pending_events:
+            return None
+        return zone, last_position(self.save(zone))
+
+    def _carry_out(self, zone: Zone, decision: Decision, spec: ScheduleSpec | None,
+                   catalog: Catalog, now: datetime) -> str:
+        """Do what the decision says; the outcome says what came of it."""
+        try:
+            if decision.action == "music" and spec is not None:
+                return self._scheduled_music(zone, spec.id, list(spec.folder_ids),
+                                             spec.shuffle, catalog, now)
+            if decision.action == "fallback":
+                if zone.fallback_folder_ids:
+                    return self._scheduled_music(zone, None, [UUID(f) for f in
+                                                              zone.fallback_folder_ids],
+                                                 zone.shuffle, catalog, now)
+                zone.pause(now)
+                return "music stopped (the zone has no fallback folders)"
+            if decision.action == "announce" and spec and spec.announcement_id:
+                item = catalog.announcement_item(zone.client_id, spec.announcement_id)
+                queued = zone.announcement is not None
+                zone.play_announcement(replace(item, schedule_id=str(spec.id)), now)
+                return f"announcement {item.title!r} {'queued' if queued else 'started'}"
+        except DomainError as exc:
+            return f"not played: {exc.detail}"
+        return decision.action
+
+    def _scheduled_music(self, zone: Zone, schedule_id: UUID | None, folder_ids: list[UUID],
+                         shuffle: bool, catalog: Catalog, now: datetime) -> str:
+        items = catalog.queue_items(zone.client_id, folder_ids, [])
+        source = {"schedule_id": str(schedule_id) if schedule_id else None,
+                  "folder_ids": [str(f) for f in folder_ids], "track_ids": []}
+        zone.play(items, shuffle=shuffle, source=source, rng=self._rng(), now=now)
+        return f"playing {len(zone.queue)} tracks"
 
     def _do(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
             action: Callable[[Zone], object], *, playing: bool = True) -> Result:

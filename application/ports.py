@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
+from uuid import UUID
+
+from domain.playback import AnnouncementItem, QueueItem
 
 
 class PasswordHasher(Protocol):
@@ -103,3 +107,15 @@ class LiveState(Protocol):
 
     def current(self, zone_id: str) -> dict[str, Any] | None:
         """The latest stored state, with its `version`, or None."""
+
+
+class Catalog(Protocol):
+    """The library as playback needs it: what a folder or announcement plays."""
+
+    def queue_items(self, client_id: UUID, folder_ids: Sequence[UUID],
+                    track_ids: Sequence[UUID]) -> list[QueueItem]:
+        """Playable tracks of the folders (in order), then the tracks; another
+        client's folder or track raises NotFound."""
+
+    def announcement_item(self, client_id: UUID, announcement_id: UUID) -> AnnouncementItem:
+        """The announcement, ready to play (NotFound, or AnnouncementNotReady)."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,9 +23,11 @@ from application.library import LibraryApplication
 from application.media_jobs import MediaProcessor
 from application.playback import PlaybackApplication
 from application.ports import BlobStorage
+from application.scheduling import SchedulingApplication
 from domain.base import Actor, CommandContext
 from domain.quota import GB
 from domain.track import Track
+from infra.catalog import LibraryCatalog
 from infra.embedded import EmbeddedServers
 from infra.jobs import Jobs, jobs_projection, redis_broker
 from infra.live import RedisLiveState
@@ -34,11 +37,13 @@ from infra.postgres import construct_view, eventsourcing_env, schema_lock
 from infra.postgres.accounts_view import PostgresAccountsView
 from infra.postgres.devices_view import PostgresDevicesView
 from infra.postgres.library_view import PostgresLibraryView
+from infra.postgres.schedules_view import PostgresSchedulesView
 from infra.postgres.view import PositionView
 from infra.postgres.zones_view import PostgresZonesView
 from infra.presence import Presence, PresenceSweeper
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
 from infra.ratelimit import RateLimiter
+from infra.scheduler import Scheduler
 from infra.security import Argon2Hasher, TokenService
 from infra.settings import Settings
 from infra.storage import LocalStorage, S3Storage
@@ -52,6 +57,7 @@ from projections.playback import (
     queue_cleanup_projection,
     zones_projection,
 )
+from projections.scheduling import SchedulesProjection
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,10 @@ class Container:
     devices: DevicesApplication
     devices_view: PostgresDevicesView
     presence: Presence
+    catalog: LibraryCatalog
+    scheduling: SchedulingApplication
+    schedules_view: PostgresSchedulesView
+    scheduler: Scheduler
     embedded: EmbeddedServers | None = None
     projections: list[SupervisedProjection] = field(default_factory=list)
     loops: list[LeaderLoop] = field(default_factory=list)
@@ -98,24 +108,33 @@ class Container:
             supervised.start()
             self.projections.append(supervised)
 
-    def start_clock(self) -> None:
-        """The playback ticker and the presence sweeper (leaders: safe on every replica)."""
+    def start_clock(self, loops: tuple[str, ...] = ("playback-ticker", "presence-sweeper",
+                                                     "scheduler")) -> None:
+        """The playback ticker, the presence sweeper and the scheduler (leaders:
+        safe to start on every replica; one of each runs at a time)."""
         sweeper = PresenceSweeper(self.devices, self.devices_view, self.presence)
 
         def sweep() -> None:
             sweeper.sweep(lambda: CommandContext(Actor.system("presence"), "presence-sweep"))
 
-        self.loops = [
+        candidates = [
             LeaderLoop("playback-ticker", self.database_url, self.settings.tick_seconds,
                        lambda: tick_due_zones(self.playback, self.zones_view)),
             LeaderLoop("presence-sweeper", self.database_url,
                        self.settings.presence_sweep_seconds, sweep),
+            LeaderLoop("scheduler", self.database_url, self.settings.schedule_tick_seconds,
+                       self.scheduler.tick),
         ]
-        for loop in self.loops:
-            loop.start()
+        for loop in candidates:
+            if loop.name in loops:
+                loop.start()
+                self.loops.append(loop)
 
     def wait_for_playback(self, position: int | None, timeout: float | None = None) -> None:
         self._wait(self.zones_view, self.playback.name, position, timeout)
+
+    def wait_for_scheduling(self, position: int | None, timeout: float | None = None) -> None:
+        self._wait(self.schedules_view, self.scheduling.name, position, timeout)
 
     def wait_for_devices(self, position: int | None, timeout: float | None = None) -> None:
         self._wait(self.devices_view, self.devices.name, position, timeout)
@@ -150,6 +169,7 @@ class Container:
             self.library.name: self.library.recorder.max_notification_id() or 0,
             self.playback.name: self.playback.recorder.max_notification_id() or 0,
             self.devices.name: self.devices.recorder.max_notification_id() or 0,
+            self.scheduling.name: self.scheduling.recorder.max_notification_id() or 0,
         }
         return {
             name: heads[app_name] - (view.max_tracking_id(app_name) or 0)
@@ -163,7 +183,7 @@ class Container:
         for supervised in self.projections:
             supervised.stop()
         self.projections.clear()
-        for app in (self.accounts, self.library, self.playback, self.devices):
+        for app in (self.accounts, self.library, self.playback, self.devices, self.scheduling):
             app.close()
         for view, _ in self._lag_views.values():
             view.datastore.close()  # type: ignore[attr-defined]
@@ -191,8 +211,9 @@ def build_storage(settings: Settings) -> BlobStorage:
 
 def bootstrap(
     settings: Settings | None = None, *, start_projections: bool | None = None,
-    start_workers: bool | None = None,
+    start_workers: bool | None = None, clock: Callable[[], datetime] | None = None,
 ) -> Container:
+    """Everything wired; `clock` replaces the real clock (tests of schedules)."""
     settings = settings or Settings()
     embedded = None
     if not settings.database_url or not settings.redis_url:
@@ -226,7 +247,8 @@ def bootstrap(
         library_view = construct_view(LibraryProjection.name, PostgresLibraryView, es_env)
         jobs_class = jobs_projection(jobs)
         redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        playback = PlaybackApplication(es_env)
+        playback = (PlaybackApplication(es_env) if clock is None
+                    else PlaybackApplication(es_env, clock=clock))
         devices = DevicesApplication(es_env, zone_owner=playback.zone_owner)
         zones_view = construct_view("zones_view", PostgresZonesView, es_env)
 
@@ -244,6 +266,15 @@ def bootstrap(
         live_class = live_state_projection(load_zone, live)
         cleanup_class = queue_cleanup_projection(drop_track)
         devices_view = construct_view(DevicesProjection.name, PostgresDevicesView, es_env)
+        catalog = LibraryCatalog(library, library_view)
+        scheduling = SchedulingApplication(es_env, catalog=catalog,
+                                           zone_owner=playback.zone_owner,
+                                           **({"clock": clock} if clock else {}))
+        schedules_view = construct_view(SchedulesProjection.name, PostgresSchedulesView,
+                                        es_env)
+        scheduler = Scheduler(playback, schedules_view, zones_view, catalog,
+                              grace=timedelta(seconds=settings.schedule_grace_seconds),
+                              clock=playback.clock)
     container = Container(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
         redis=redis_client,
@@ -264,11 +295,13 @@ def bootstrap(
             ProjectionSpec(PlaybackApplication, live_class, PositionView),
             ProjectionSpec(LibraryApplication, cleanup_class, PositionView),
             ProjectionSpec(DevicesApplication, DevicesProjection, PostgresDevicesView),
+            ProjectionSpec(SchedulingApplication, SchedulesProjection, PostgresSchedulesView),
         ],
         playback=playback, zones_view=zones_view, live=live,
         devices=devices, devices_view=devices_view,
         presence=Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds),
-        embedded=embedded,
+        catalog=catalog, scheduling=scheduling, schedules_view=schedules_view,
+        scheduler=scheduler, embedded=embedded,
     )
     with schema_lock(database_url):
         container._lag_views = {
@@ -278,6 +311,7 @@ def bootstrap(
             zones_class.name: (zones_view, playback.name),
             live_class.name: (construct_view(live_class.name, PositionView, es_env), playback.name),
             DevicesProjection.name: (devices_view, devices.name),
+            SchedulesProjection.name: (schedules_view, scheduling.name),
         }
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from domain.accounts import Role
 from domain.base import Actor, CommandContext
-from infra.bootstrap import bootstrap, configure_logging, describe
+from infra.bootstrap import Container, bootstrap, configure_logging, describe
 from infra.settings import Settings
 
 app = typer.Typer(help="sync2gear: background music and announcements, event-sourced.",
@@ -46,16 +46,21 @@ def run(
 
 @app.command()
 def projections() -> None:
-    """Run the projection runners in this process (one active per projection)."""
+    """Run the projection runners (one active per projection) and the clocks."""
     settings = Settings()
     configure_logging(settings)
     container = bootstrap(settings, start_projections=True, start_workers=False)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    console.print(f"projections running: {[p.name for p in container.projections]}")
-    stop.wait()
-    container.close()
+    _serve(container, f"projections running: {[p.name for p in container.projections]}")
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler (one active at a time, however many are started)."""
+    settings = Settings()
+    configure_logging(settings)
+    container = bootstrap(settings, start_projections=False, start_workers=False)
+    container.start_clock(("scheduler",))
+    _serve(container, f"scheduler running, every {settings.schedule_tick_seconds} s")
 
 
 @app.command()
@@ -65,10 +70,15 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 2) -> 
     configure_logging(settings)
     container = bootstrap(settings, start_projections=False, start_workers=False)
     container.jobs.start_worker(threads)
+    _serve(container, f"worker running with {threads} threads")
+
+
+def _serve(container: Container, message: str) -> None:
+    """Print `message`, then run until SIGINT or SIGTERM; close everything."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    console.print(f"worker running with {threads} threads")
+    console.print(message)
     stop.wait()
     container.close()
 

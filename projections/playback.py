@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from eventsourcing.projection import Projection
 
 from application.playback import queue_of, zone_state
 from application.ports import LiveState
+from domain.schedule_engine import ZoneFacts
 from domain.zone import Zone
 from projections.accounts import Page
 
@@ -69,6 +71,10 @@ class ZonesView(TrackingRecorder, ABC):
     def zones_of_client(self, client_id: UUID) -> list[UUID]: ...
 
     @abstractmethod
+    def schedule_facts(self, zone_ids: list[UUID]) -> dict[UUID, ZoneFacts]:
+        """What the schedule engine needs of these zones (active ones only)."""
+
+    @abstractmethod
     def due_zones(self, limit: int = 500) -> list[UUID]:
         """Zones whose audible item has ended by now (by the database clock)."""
 
@@ -81,6 +87,11 @@ def zone_row(zone: Zone) -> Row:
         "volume": zone.volume, "timezone": zone.timezone, "is_active": zone.is_active,
         "is_playing": zone.is_playing, "version": zone.version, "state": state,
         "queue": queue_of(zone), "ends_at": zone.ends_at(),
+        "schedule": {
+            "music_key": zone.music_key, "tracks_played": zone.tracks_played,
+            "manual_at": zone.manual_at.isoformat() if zone.manual_at else None,
+            "marks": zone.schedule_marks, "fallback_folder_ids": zone.fallback_folder_ids,
+        },
         "created_at": zone.created_on, "updated_at": zone.modified_on,
     }
 
@@ -141,3 +152,13 @@ def queue_cleanup_projection(
             self.view.insert_tracking(tracking)
 
     return QueueCleanupProjection
+
+
+def facts_of_row(row: Row) -> ZoneFacts:
+    schedule = row["schedule"] or {}
+    manual_at = schedule.get("manual_at")
+    return ZoneFacts(zone_id=row["id"], timezone=row["timezone"],
+                     music_key=schedule.get("music_key"),
+                     manual_at=datetime.fromisoformat(manual_at) if manual_at else None,
+                     marks=schedule.get("marks") or {},
+                     tracks_played=schedule.get("tracks_played") or 0)

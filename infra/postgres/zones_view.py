@@ -7,9 +7,10 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 from psycopg.types.json import Jsonb
 
+from domain.schedule_engine import ZoneFacts
 from infra.postgres.view import PostgresView, Row
 from projections.accounts import Page
-from projections.playback import ZonesView
+from projections.playback import ZonesView, facts_of_row
 
 
 class PostgresZonesView(PostgresView, ZonesView):
@@ -23,12 +24,15 @@ class PostgresZonesView(PostgresView, ZonesView):
             created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS playback_zones_client_idx"
         " ON {schema}.playback_zones (client_id, name)",
+        "ALTER TABLE {schema}.playback_zones"
+        " ADD COLUMN IF NOT EXISTS schedule jsonb NOT NULL DEFAULT '{{}}'",
         "CREATE INDEX IF NOT EXISTS playback_zones_ends_idx"
         " ON {schema}.playback_zones (ends_at) WHERE ends_at IS NOT NULL",
     )
 
     def save_zone(self, row: Row, tracking: Tracking) -> None:
-        row = {**row, "state": Jsonb(row["state"]), "queue": Jsonb(row["queue"])}
+        row = {**row, "state": Jsonb(row["state"]), "queue": Jsonb(row["queue"]),
+               "schedule": Jsonb(row["schedule"])}
         columns = [k for k in row if k != "id"]
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
         statement = (
@@ -61,6 +65,12 @@ class PostgresZonesView(PostgresView, ZonesView):
             curs.execute(self._q("SELECT id FROM {schema}.playback_zones"
                                  " WHERE client_id = %(c)s"), {"c": client_id})
             return [r["id"] for r in curs.fetchall()]
+
+    def schedule_facts(self, zone_ids: list[UUID]) -> dict[UUID, ZoneFacts]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q("SELECT id, timezone, schedule FROM {schema}.playback_zones"
+                                 " WHERE id = ANY(%(ids)s) AND is_active"), {"ids": zone_ids})
+            return {r["id"]: facts_of_row(dict(r)) for r in curs.fetchall()}
 
     def due_zones(self, limit: int = 500) -> list[UUID]:
         with self.datastore.transaction(commit=False) as curs:

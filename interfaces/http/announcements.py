@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field, StringConstraints
 from application.authz import owning_client, tenant_filter, visible_row, write_scope
 from application.playback import zone_state
 from domain.library import ANNOUNCEMENT_FORMATS
-from domain.playback import AnnouncementItem, PlaybackError
 from domain.track import default_title
 from interfaces.http.deps import (
     ContainerDep,
@@ -149,12 +148,6 @@ def delete_announcement(announcement_id: UUID, principal: PrincipalDep,
     return response
 
 
-class AnnouncementNotReady(PlaybackError):
-    pass
-
-
-
-
 class PlayInstantIn(BaseModel):
     zone_ids: list[UUID] = Field(min_length=1, description="zones to interrupt now")
 
@@ -166,11 +159,7 @@ def play_instant(announcement_id: UUID, body: PlayInstantIn, principal: Principa
                  container: ContainerDep, ctx: UserCtx, response: Response) -> Any:
     scope = write_scope(principal)
     ann = container.library.get_announcement(announcement_id, scope)
-    if not ann.is_playable or ann.media is None:
-        raise AnnouncementNotReady(f"announcement {ann.title!r} is {ann.status.value}, not ready")
-    item = AnnouncementItem(
-        announcement_id=ann.id, duration_ms=int(round(ann.media.duration * 1000)),
-        media_key=ann.media.media_key, content_type=ann.media.content_type, title=ann.title)
+    item = container.catalog.announcement_item(ann.client_id, ann.id)
     results = container.playback.play_announcement(ctx, ann.client_id, body.zone_ids, item)
     set_position(response, results[-1][1] if results else None)
     return [zone_state(zone) for zone, _ in results]

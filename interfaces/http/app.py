@@ -19,6 +19,7 @@ from interfaces.http import (
     health,
     media,
     music,
+    schedules,
     web,
     zones,
 )
@@ -67,7 +68,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
         )
     for router in (auth.router, accounts.router, music.router, announcements.router,
                    media.router, zones.zones, zones.playback, devices.router,
-                   devices.zones_pairing_router, admin.router,
+                   devices.zones_pairing_router, admin.router, schedules.router,
                    health.router):
         app.include_router(router)
     app.include_router(ws.router)

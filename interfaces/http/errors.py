@@ -48,6 +48,7 @@ from domain.library import (
     UnsupportedMediaType,
 )
 from domain.playback import InvalidSeek, InvalidVolume, PlaybackError, QueueEmpty, ZoneInactive
+from domain.schedule import SchedulingError
 from infra.bootstrap import ReadModelLagging
 from infra.ratelimit import RateLimited
 
@@ -86,6 +87,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (InvalidSeek, 422),
     (InvalidVolume, 422),
     (PlaybackError, 422),
+    (SchedulingError, 422),
     (DomainError, 400),
 ]
 

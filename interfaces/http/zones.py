@@ -11,9 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from application.authz import owning_client, tenant_filter, visible_row, write_scope
 from application.playback import zone_state
-from domain.base import NotFound
-from domain.library import MediaStatus
-from domain.playback import PlaybackError, QueueItem
+from domain.playback import PlaybackError
 from domain.zone import Zone
 from infra.bootstrap import Container
 from interfaces.http.deps import (
@@ -44,12 +42,15 @@ class ZoneOut(BaseModel):
     is_active: bool
     is_playing: bool
     client: UUID
+    fallback_folder_ids: list[UUID] = Field(
+        default_factory=list, description="played when the zone's music schedules end")
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
 
 def _zone_out(row: dict[str, Any]) -> ZoneOut:
-    return ZoneOut(**{**row, "client": row["client_id"]})
+    fallback = (row.get("schedule") or {}).get("fallback_folder_ids", [])
+    return ZoneOut(**{**row, "client": row["client_id"], "fallback_folder_ids": fallback})
 
 
 def _zone_row(zone: Zone) -> dict[str, Any]:
@@ -57,6 +58,7 @@ def _zone_row(zone: Zone) -> dict[str, Any]:
             "default_volume": zone.default_volume, "volume": zone.volume,
             "timezone": zone.timezone, "is_active": zone.is_active,
             "is_playing": zone.is_playing, "client_id": zone.client_id,
+            "schedule": {"fallback_folder_ids": zone.fallback_folder_ids},
             "created_at": zone.created_on, "updated_at": zone.modified_on}
 
 
@@ -73,6 +75,8 @@ class ZonePatch(BaseModel):
     default_volume: Volume | None = None
     timezone: Annotated[str | None, Field(max_length=64)] = None
     is_active: bool | None = None
+    fallback_folder_ids: list[UUID] | None = Field(
+        None, description="folders played when the zone's music schedules end (empty: stop)")
 
 
 @zones.get("/", response_model=Page[ZoneOut], summary="List zones")
@@ -105,6 +109,9 @@ def get_zone(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
              summary="Change a zone")
 def update_zone(zone_id: UUID, body: ZonePatch, principal: PrincipalDep,
                 container: ContainerDep, ctx: UserCtx, response: Response) -> ZoneOut:
+    if body.fallback_folder_ids:  # the client's own folders only
+        owner = container.playback.get_zone(zone_id, write_scope(principal)).client_id
+        container.catalog.queue_items(owner, body.fallback_folder_ids, [])
     zone, position = container.playback.change_zone(
         ctx, write_scope(principal), zone_id, **body.model_dump(exclude_none=True))
     set_position(response, position)
@@ -186,36 +193,13 @@ def _answer(container: Container, response: Response, result: tuple[Zone, int | 
     return state_body(zone_state(zone), container)
 
 
-def queue_items(container: Container, client_id: UUID, folder_ids: list[UUID],
-                track_ids: list[UUID]) -> list[QueueItem]:
-    """Playable tracks of the folders (in folder order), then the single tracks."""
-    rows: list[dict[str, Any]] = []
-    for folder_id in folder_ids:
-        folder = container.library_view.get("library_folders", folder_id)
-        if folder is None or folder["client_id"] != client_id:
-            raise NotFound(f"folder {folder_id} not found")
-        rows += container.library_view.list_tracks(
-            client_id=client_id, folder_id=folder_id, offset=0, limit=10_000).rows
-    for track_id in track_ids:
-        row = container.library_view.get("library_tracks", track_id)
-        if row is None or row["client_id"] != client_id:
-            raise NotFound(f"track {track_id} not found")
-        rows.append(row)
-    return [
-        QueueItem(item_id=r["id"], duration_ms=int(round(r["duration"] * 1000)),
-                  media_key=r["media_key"], content_type=r["content_type"],
-                  title=r["title"], artist=r["artist"], cover_key=r["thumbnail_key"])
-        for r in rows if r["status"] != MediaStatus.FAILED.value
-    ]
-
-
 @playback.post("/play/", summary="Play folders (playlists) or tracks in a zone",
                responses=problem_responses(403, 404, 409, 422))
 def play(body: PlayIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
          response: Response) -> dict[str, Any]:
     zone = container.playback.get_zone(body.zone_id, write_scope(principal))
     folders = [*body.folder_ids, *body.playlist_ids]
-    items = queue_items(container, zone.client_id, folders, body.track_ids)
+    items = container.catalog.queue_items(zone.client_id, folders, body.track_ids)
     source = {"folder_ids": [str(f) for f in folders],
               "track_ids": [str(t) for t in body.track_ids]}
     return _answer(container, response, container.playback.play(

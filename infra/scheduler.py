@@ -1,0 +1,62 @@
+"""The scheduler: on each tick, runs the schedule engine over every zone that has
+active schedules and lets the zone carry out what is due.
+
+The engine first runs on the read models (cheap, possibly a moment stale) to
+find zones with something due; each such zone then decides again on its own
+current state, which records every decided slot -- so a stale read model, a
+repeated tick or a second scheduler never plays a slot twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from application.playback import PlaybackApplication
+from application.ports import Catalog
+from domain.schedule_engine import ScheduleSpec, evaluate
+from projections.playback import ZonesView
+from projections.scheduling import SchedulesView, spec_of_row
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, playback: PlaybackApplication, schedules: SchedulesView,
+                 zones: ZonesView, catalog: Catalog, *, grace: timedelta,
+                 clock: Callable[[], datetime]) -> None:
+        self._playback, self._schedules, self._zones = playback, schedules, zones
+        self._catalog, self._grace, self._clock = catalog, grace, clock
+        self._cached: tuple[int | None, dict[UUID, list[ScheduleSpec]]] = (-1, {})
+
+    def tick(self) -> int:
+        """Evaluate every scheduled zone now; returns how many zones changed."""
+        by_zone = self._specs_by_zone()
+        facts = self._zones.schedule_facts(list(by_zone))
+        now, changed = self._clock(), 0
+        for zone_id, specs in by_zone.items():
+            zone = facts.get(zone_id)
+            if zone is None or not evaluate(specs, zone, now, self._grace):
+                continue
+            try:
+                if self._playback.apply_schedules(zone_id, specs, self._catalog, self._grace):
+                    changed += 1
+            except Exception:  # one zone's failure must not stop the others
+                log.exception("schedules of zone %s failed", zone_id)
+        return changed
+
+    def _specs_by_zone(self) -> dict[UUID, list[ScheduleSpec]]:
+        """Active schedules per zone, reloaded only when the schedules changed."""
+        position = self._schedules.max_tracking_id("scheduling")
+        if position == self._cached[0]:
+            return self._cached[1]
+        by_zone: dict[UUID, list[ScheduleSpec]] = defaultdict(list)
+        for row in self._schedules.active_schedules():
+            spec = spec_of_row(row)
+            for zone_id in spec.zone_ids:
+                by_zone[zone_id].append(spec)
+        self._cached = (position, dict(by_zone))
+        return self._cached[1]

@@ -1,0 +1,192 @@
+"""`/api/schedules/`: what plays where and when (timeline windows and intervals)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, StringConstraints
+
+from application.authz import owning_client, tenant_filter, visible_row, write_scope
+from domain.schedule import MAX_PRIORITY, Schedule
+from interfaces.http.deps import (
+    ContainerDep,
+    PageDep,
+    PrincipalDep,
+    UserCtx,
+    WaitForPosition,
+    paginated,
+    set_position,
+)
+from interfaces.http.schemas import Page, problem_responses
+
+router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Day = Annotated[int, Field(ge=0, le=6)]
+Priority = Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
+
+
+class ScheduleIn(BaseModel):
+    name: Name
+    type: Literal["music", "announcement"] = Field(
+        description="music plays folders; announcement plays one announcement")
+    mode: Literal["timeline", "interval"] = Field(
+        "timeline", description="timeline: a start–end window (music), or once at start_time "
+        "(announcement); interval: every N minutes or after every N music tracks")
+    folder_ids: list[UUID] = Field(default_factory=list, description="music: folders, in order")
+    shuffle: bool = False
+    announcement_id: UUID | None = None
+    start_time: time | None = Field(None, description="zone-local time; overnight windows "
+                                    "(end before start) end the next day")
+    end_time: time | None = None
+    interval_type: Literal["time", "tracks"] | None = None
+    interval_minutes: Annotated[int | None, Field(ge=1, le=1440)] = None
+    interval_tracks: Annotated[int | None, Field(ge=1, le=1000)] = None
+    days_of_week: list[Day] = Field(default_factory=list,
+                                    description="0 = Monday … 6 = Sunday; empty = every day")
+    date_from: date | None = None
+    date_to: date | None = None
+    zone_ids: list[UUID] = Field(min_length=1)
+    priority: Priority = Field(0, description="higher wins when windows overlap")
+    is_active: bool = True
+
+
+class SchedulePatch(BaseModel):
+    """Only the fields given change; null clears an optional field."""
+
+    name: Name | None = None
+    type: Literal["music", "announcement"] | None = None
+    mode: Literal["timeline", "interval"] | None = None
+    folder_ids: list[UUID] | None = None
+    shuffle: bool | None = None
+    announcement_id: UUID | None = None
+    start_time: time | None = None
+    end_time: time | None = None
+    interval_type: Literal["time", "tracks"] | None = None
+    interval_minutes: Annotated[int | None, Field(ge=1, le=1440)] = None
+    interval_tracks: Annotated[int | None, Field(ge=1, le=1000)] = None
+    days_of_week: list[Day] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    zone_ids: Annotated[list[UUID] | None, Field(min_length=1)] = None
+    priority: Priority | None = None
+    is_active: bool | None = None
+
+
+class ScheduleOut(BaseModel):
+    id: UUID
+    client_id: UUID
+    name: str
+    type: str
+    mode: str
+    folder_ids: list[UUID]
+    shuffle: bool
+    announcement_id: UUID | None
+    start_time: time | None
+    end_time: time | None
+    interval_type: str | None
+    interval_minutes: int | None
+    interval_tracks: int | None
+    days_of_week: list[int]
+    date_from: date | None
+    date_to: date | None
+    zone_ids: list[UUID]
+    priority: int
+    is_active: bool
+    active_since: datetime = Field(description="slots before this instant never fire")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ToggleIn(BaseModel):
+    is_active: bool | None = Field(None, description="omit to flip")
+
+
+def _out(row: dict[str, Any]) -> ScheduleOut:
+    return ScheduleOut.model_validate({**row["rule"], **{k: v for k, v in row.items()
+                                                         if k != "rule"}})
+
+
+def _row(schedule: Schedule) -> dict[str, Any]:
+    return {"id": schedule.id, "client_id": schedule.client_id, "rule": schedule.rule,
+            "is_active": schedule.is_active, "active_since": schedule.active_since,
+            "created_at": schedule.created_on, "updated_at": schedule.modified_on}
+
+
+def _answer(response: Response, result: tuple[Schedule, int | None]) -> ScheduleOut:
+    schedule, position = result
+    set_position(response, position)
+    return _out(_row(schedule))
+
+
+def _rule(fields: dict[str, Any]) -> dict[str, Any]:
+    """Ids and times as the domain stores them (strings)."""
+    return {k: [str(i) for i in v] if k in ("folder_ids", "zone_ids") else
+            str(v) if k == "announcement_id" and v is not None else v
+            for k, v in fields.items()}
+
+
+@router.get("/", response_model=Page[ScheduleOut], summary="List schedules",
+            description="Highest priority first, then by name.")
+def list_schedules(
+    request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
+    zone_id: Annotated[UUID | None, Query(description="only schedules of this zone")] = None,
+    type: Annotated[Literal["music", "announcement"] | None, Query()] = None,  # noqa: A002
+    is_active: Annotated[bool | None, Query()] = None, wait: WaitForPosition = None,
+) -> dict[str, Any]:
+    container.wait_for_scheduling(wait)
+    result = container.schedules_view.list_schedules(
+        client_id=tenant_filter(principal), zone_id=zone_id, type=type, is_active=is_active,
+        offset=page.offset, limit=page.page_size)
+    return paginated(request, page, result.count, [_out(r) for r in result.rows])
+
+
+@router.post("/", status_code=201, response_model=ScheduleOut, summary="Create a schedule",
+             responses=problem_responses(403, 404, 422))
+def create_schedule(body: ScheduleIn, principal: PrincipalDep, container: ContainerDep,
+                    ctx: UserCtx, response: Response) -> ScheduleOut:
+    fields = body.model_dump(exclude={"is_active"})
+    return _answer(response, container.scheduling.create_schedule(
+        ctx, owning_client(principal), _rule(fields), body.is_active))
+
+
+@router.get("/{schedule_id}/", response_model=ScheduleOut, summary="One schedule",
+            responses=problem_responses(404))
+def get_schedule(schedule_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                 wait: WaitForPosition = None) -> ScheduleOut:
+    container.wait_for_scheduling(wait)
+    row = container.schedules_view.get_schedule(schedule_id)
+    return _out(visible_row(principal, row, "schedule", schedule_id))
+
+
+@router.patch("/{schedule_id}/", response_model=ScheduleOut, summary="Change a schedule",
+              responses=problem_responses(403, 404, 422))
+def update_schedule(schedule_id: UUID, body: SchedulePatch, principal: PrincipalDep,
+                    container: ContainerDep, ctx: UserCtx, response: Response) -> ScheduleOut:
+    changes = body.model_dump(exclude_unset=True)
+    is_active = changes.pop("is_active", None)
+    return _answer(response, container.scheduling.change_schedule(
+        ctx, write_scope(principal), schedule_id, is_active=is_active, **_rule(changes)))
+
+
+@router.delete("/{schedule_id}/", status_code=204, response_class=Response,
+               summary="Delete a schedule", responses=problem_responses(403, 404))
+def delete_schedule(schedule_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                    ctx: UserCtx) -> Response:
+    _, position = container.scheduling.delete_schedule(ctx, write_scope(principal), schedule_id)
+    response = Response(status_code=204)
+    set_position(response, position)
+    return response
+
+
+@router.post("/{schedule_id}/toggle/", response_model=ScheduleOut,
+             summary="Enable or disable a schedule (flips it when no body is given)",
+             responses=problem_responses(403, 404))
+def toggle_schedule(schedule_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                    ctx: UserCtx, response: Response, body: ToggleIn | None = None
+                    ) -> ScheduleOut:
+    return _answer(response, container.scheduling.toggle(
+        ctx, write_scope(principal), schedule_id, body.is_active if body else None))
