@@ -11,6 +11,7 @@ WebSocket. Screenshots: tests/artifacts/browser/.
 from __future__ import annotations
 
 import re
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -202,7 +203,10 @@ def follows_music(page: Page, http: httpx.Client, auth: dict[str, str], zone_id:
         drift = abs(audio["time"] * 1000 - server_position_ms(state, audio["now"]))
         same = media_path(audio["src"]) == media_path(state["current"]["url"])
         playing = not audio["paused"] and audio["time"] > 0
-        return state if same and playing and drift < TOLERANCE_MS else None
+        if same and playing and drift < TOLERANCE_MS:
+            print(f"player drift from the server position: {drift:.0f} ms")
+            return state
+        return None
 
     state = eventually(in_step, timeout=10, interval=0.25, what="player following the music")
     assert media_path(state["current"]["url"]) == f"/api/media/{state['current']['media_key']}"
@@ -222,7 +226,10 @@ def hears_announcement(page: Page, path: str) -> None:
         audio = audio_of(page)
         return audio if media_path(audio["src"]) == path and not audio["paused"] else None
 
-    eventually(switched, timeout=8, interval=0.1, what="player switching to the announcement")
+    started = time.monotonic()
+    eventually(switched, timeout=8, interval=0.05, what="player switching to the announcement")
+    print(f"player on the announcement {1000 * (time.monotonic() - started):.0f} ms after "
+          "the console showed it playing")
     expect(page.get_by_test_id("now-announcement")).to_have_text(
         "Announcement: Closing soon")
 

@@ -43,7 +43,8 @@ export class ZoneCard {
     this.volume = h("input", { type: "range", min: 0, max: 100, step: 1,
                                "aria-label": "Volume", dataset: { testid: "volume" },
                                on: { change: action(() => this.setVolume()) } });
-    this.shuffle = h("input", { type: "checkbox", dataset: { testid: "shuffle" } });
+    this.shuffle = h("input", { type: "checkbox", dataset: { testid: "shuffle" },
+                                on: { change: () => { this.shuffleTouched = true; } } });
     this.devices = h("ul.devices", { dataset: { testid: "devices" } });
     this.pairing = h("div.pairing");
     return h("article.card.zone", { dataset: { zoneId: this.zone.id, testid: "zone-card" } },
@@ -84,6 +85,7 @@ export class ZoneCard {
     this.now.tick(this.clock.now());
     this.playPause.textContent = state.music_playing ? "Pause" : "Resume";
     if (!this.dragging()) this.volume.value = String(state.volume);
+    if (!this.shuffleTouched) this.shuffle.checked = Boolean(state.shuffle);
     this.el.classList.toggle("playing", Boolean(state.is_playing));
   }
 
