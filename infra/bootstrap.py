@@ -315,7 +315,8 @@ def bootstrap(
         }
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()
-        container.start_clock()
+        container.start_clock(("playback-ticker", "presence-sweeper")
+                              + (("scheduler",) if settings.scheduler_in_process else ()))
     if settings.workers_in_process if start_workers is None else start_workers:
         jobs.start_worker(settings.worker_threads)
     return container

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     presence_ttl_seconds: int = Field(default=30, gt=0)
     presence_sweep_seconds: float = Field(default=10.0, gt=0)
     schedule_tick_seconds: float = Field(default=5.0, gt=0)
+    # The scheduler also runs with in-process projections (leader-elected either way)
+    scheduler_in_process: bool = True
     schedule_grace_seconds: float = Field(default=300.0, ge=0)
 
     # Background work (dramatiq on Redis)

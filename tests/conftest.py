@@ -76,7 +76,9 @@ def make_settings(test_database: str, servers: dict[str, str], redis_prefix: str
         redis_url=servers["redis_url"],
         redis_prefix=redis_prefix,
         data_dir=tmp,
-        **{"db_pool_size": 1, "db_max_overflow": 4, **overrides},
+        # Tests run their own scheduler, on a clock of their own, when they need one.
+        **{"db_pool_size": 1, "db_max_overflow": 4, "scheduler_in_process": False,
+           **overrides},
     )
 
 
