@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -10,12 +11,21 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import sql
 
 Row = dict[str, Any]
+_CREATE_TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?\{schema\}\.(\w+)", re.IGNORECASE)
 
 
 class PostgresView(PostgresTrackingRecorder):
     """Subclasses list their DDL in `ddl` (with `{schema}` placeholders)."""
 
     ddl: tuple[str, ...] = ()
+    volatile_columns: tuple[str, ...] = ()
+    """`table.column`s not derived from the events alone (say, stamped with now()):
+    `sync2gear replay` leaves them out when it compares a rebuilt view with the live one."""
+
+    @classmethod
+    def table_names(cls) -> tuple[str, ...]:
+        """The tables `ddl` creates (for `sync2gear replay`)."""
+        return tuple(dict.fromkeys(_CREATE_TABLE.findall("\n".join(cls.ddl))))
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
