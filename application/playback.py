@@ -171,6 +171,15 @@ class PlaybackApplication(Application[UUID]):
                 zone.drop_tracks(track_ids, self.clock(), self._rng())
         return last_position(self.save(*zones))
 
+    def zone_at(self, zone_id: UUID, version: int, at: datetime) -> Zone:
+        """The zone as it was at `at`: its state after event `version` (its last
+        one by then), advanced by the clock to `at`. Nothing is saved."""
+        zone: Any = self.repository.get(zone_id, version=version)
+        assert isinstance(zone, Zone)
+        with acting(CommandContext(Actor.system("time-travel"), "time-travel")):
+            zone.tick(at, self._rng())
+        return zone
+
     # -- schedules --------------------------------------------------------------------
 
     def apply_schedules(self, zone_id: UUID, specs: Sequence[ScheduleSpec], catalog: Catalog,

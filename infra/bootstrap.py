@@ -36,6 +36,7 @@ from infra.media import MutagenInspector, PillowImages
 from infra.postgres import construct_view, eventsourcing_env, schema_lock
 from infra.postgres.accounts_view import PostgresAccountsView
 from infra.postgres.devices_view import PostgresDevicesView
+from infra.postgres.history_view import PostgresZoneHistoryView
 from infra.postgres.library_view import PostgresLibraryView
 from infra.postgres.schedules_view import PostgresSchedulesView
 from infra.postgres.view import PositionView
@@ -51,6 +52,7 @@ from infra.ticker import LeaderLoop, tick_due_zones
 from infra.tts import build_synthesizer
 from projections.accounts import AccountsProjection
 from projections.devices import DevicesProjection
+from projections.history import history_projection
 from projections.library import LibraryProjection
 from projections.playback import (
     live_state_projection,
@@ -96,6 +98,7 @@ class Container:
     catalog: LibraryCatalog
     scheduling: SchedulingApplication
     schedules_view: PostgresSchedulesView
+    history_view: PostgresZoneHistoryView
     scheduler: Scheduler
     embedded: EmbeddedServers | None = None
     projections: list[SupervisedProjection] = field(default_factory=list)
@@ -132,6 +135,9 @@ class Container:
 
     def wait_for_playback(self, position: int | None, timeout: float | None = None) -> None:
         self._wait(self.zones_view, self.playback.name, position, timeout)
+
+    def wait_for_history(self, position: int | None, timeout: float | None = None) -> None:
+        self._wait(self.history_view, self.playback.name, position, timeout)
 
     def wait_for_scheduling(self, position: int | None, timeout: float | None = None) -> None:
         self._wait(self.schedules_view, self.scheduling.name, position, timeout)
@@ -265,6 +271,8 @@ def bootstrap(
         zones_class = zones_projection(load_zone)
         live_class = live_state_projection(load_zone, live)
         cleanup_class = queue_cleanup_projection(drop_track)
+        history_class = history_projection(load_zone)
+        history_view = construct_view(history_class.name, PostgresZoneHistoryView, es_env)
         devices_view = construct_view(DevicesProjection.name, PostgresDevicesView, es_env)
         catalog = LibraryCatalog(library, library_view)
         scheduling = SchedulingApplication(es_env, catalog=catalog,
@@ -296,12 +304,13 @@ def bootstrap(
             ProjectionSpec(LibraryApplication, cleanup_class, PositionView),
             ProjectionSpec(DevicesApplication, DevicesProjection, PostgresDevicesView),
             ProjectionSpec(SchedulingApplication, SchedulesProjection, PostgresSchedulesView),
+            ProjectionSpec(PlaybackApplication, history_class, PostgresZoneHistoryView),
         ],
         playback=playback, zones_view=zones_view, live=live,
         devices=devices, devices_view=devices_view,
         presence=Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds),
         catalog=catalog, scheduling=scheduling, schedules_view=schedules_view,
-        scheduler=scheduler, embedded=embedded,
+        scheduler=scheduler, history_view=history_view, embedded=embedded,
     )
     with schema_lock(database_url):
         container._lag_views = {
@@ -312,6 +321,7 @@ def bootstrap(
             live_class.name: (construct_view(live_class.name, PositionView, es_env), playback.name),
             DevicesProjection.name: (devices_view, devices.name),
             SchedulesProjection.name: (schedules_view, scheduling.name),
+            history_class.name: (history_view, playback.name),
         }
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()

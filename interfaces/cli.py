@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from domain.accounts import Role
-from domain.base import Actor, CommandContext
+from domain.base import Actor, CommandContext, DomainError
 from infra.bootstrap import Container, bootstrap, configure_logging, describe
 from infra.settings import Settings
 
@@ -81,6 +84,44 @@ def _serve(container: Container, message: str) -> None:
     console.print(message)
     stop.wait()
     container.close()
+
+
+@app.command()
+def history(
+    zone: Annotated[str, typer.Argument(help="the zone's id")],
+    at: Annotated[str | None, typer.Option(help="ISO time: print the zone's state then")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="ISO time")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="ISO time")] = None,
+    limit: Annotated[int, typer.Option(help="most entries to list")] = 200,
+) -> None:
+    """A zone's history, or (with --at) its state at that moment, as the API gives it."""
+    from interfaces.http.history import state_at
+    from interfaces.http.zones import state_body
+
+    container = bootstrap(Settings(), start_projections=False, start_workers=False)
+    try:
+        zone_id = uuid.UUID(zone)
+        if at is not None:
+            body = state_body(state_at(container, zone_id, _when(at)), container)
+            console.print_json(json.dumps(body, default=str))
+            return
+        table = Table("version", "at", "who", "what")
+        page = container.history_view.list_entries(
+            zone_id, _when(since) if since else None, _when(until) if until else None, 0, limit)
+        for row in page.rows:
+            table.add_row(str(row["version"]), row["at"].isoformat(),
+                          f"{row['actor_kind']}:{row['actor_id']}", row["summary"])
+        console.print(table)
+        console.print(f"{len(page.rows)} of {page.count} entries")
+    except (ValueError, DomainError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        container.close()
+
+
+def _when(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @app.command("create-user")

@@ -38,6 +38,11 @@ class ZoneFolder:
         self._zones: OrderedDict[UUID, Zone] = OrderedDict()
         self._size = size
 
+    def peek(self, zone_id: UUID, version: int) -> Zone | None:
+        """The cached zone, if it is at exactly `version` (read it before `apply`)."""
+        zone = self._zones.get(zone_id)
+        return zone if zone is not None and zone.version == version else None
+
     def apply(self, e: Zone.Event) -> Zone:
         zone_id, version = e.originator_id, e.originator_version
         zone = self._zones.pop(zone_id, None)

@@ -17,6 +17,7 @@ from interfaces.http import (
     auth,
     devices,
     health,
+    history,
     media,
     music,
     schedules,
@@ -69,7 +70,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
     for router in (auth.router, accounts.router, music.router, announcements.router,
                    media.router, zones.zones, zones.playback, devices.router,
                    devices.zones_pairing_router, admin.router, schedules.router,
-                   health.router):
+                   history.router, health.router):
         app.include_router(router)
     app.include_router(ws.router)
     app.include_router(web.router)
