@@ -62,8 +62,8 @@ def run(ctx: Context) -> list[Row]:
     api, hello = ctx.servers.api, ctx.servers.hello
     owner = tenant(api.url)
     rows = []
-    for sockets, rounds in ((ctx.size(1000, 20), ctx.size(20, 3)),
-                            (ctx.size(10_000, 60), ctx.size(5, 3))):
+    for sockets, rounds in ((ctx.size(1000, 20), ctx.size(10, 3)),
+                            (ctx.size(10_000, 60), ctx.size(4, 3))):
         zone = playing_zones(api.url, owner, 1)[0]
         with httpx.Client(base_url=api.url, headers=owner.auth, timeout=120) as http:
             size = len(http.get(f"/api/playback/state/?zone_id={zone}").content)
