@@ -15,9 +15,7 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from domain.base import Actor, ActorKind, CommandContext
 from domain.playback import QueueItem
@@ -25,17 +23,6 @@ from infra.bootstrap import Container, bootstrap
 from tests.conftest import make_settings
 
 EVENTS = 600
-
-
-@pytest.fixture
-def own_database(servers: dict[str, str]) -> Iterator[str]:
-    name = f"s2g_kill_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = {**conninfo_to_dict(servers["database_url"]), "dbname": name}
-    yield make_conninfo(**{k: v for k, v in info.items() if v is not None})
-    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
