@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -71,10 +71,14 @@ class ScheduleSpec:
             zone_ids=frozenset(UUID(z) for z in rule["zone_ids"]), active_since=active_since,
         )
 
-    @property
+    @cached_property
+    def key(self) -> str:
+        return str(self.id)
+
+    @cached_property
     def rank(self) -> tuple[int, str, str]:
         """Higher priority first, then by name, then id: never a coin toss."""
-        return (-self.priority, self.name, str(self.id))
+        return (-self.priority, self.name, self.key)
 
     def describe(self) -> str:
         days = ",".join(DAY_NAMES[d] for d in sorted(self.days)) or "every day"
@@ -134,6 +138,11 @@ def _tz(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=65536)  # slot instants repeat across zones and ticks
+def _iso(instant: datetime) -> str:
+    return instant.isoformat()
+
+
 @lru_cache(maxsize=65536)  # zones share timezones and schedule times
 def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
     """When the wall clock in `tz` shows `at` on `day`: the first time when it
@@ -176,24 +185,26 @@ def _window(spec: ScheduleSpec, day: date, tz: ZoneInfo) -> tuple[datetime, date
     return window if window[0] < window[1] else None  # wholly inside a skipped hour
 
 
-def _recent_days(now: datetime, tz: ZoneInfo, back: int = 1) -> list[date]:
-    today = now.astimezone(tz).date()
-    return [today - timedelta(days=n) for n in range(back, -1, -1)]
+@lru_cache(maxsize=4096)
+def _days_to(today: date) -> tuple[date, date]:
+    """Yesterday and today: the days whose windows can be open now."""
+    return today - timedelta(days=1), today
 
 
-def _open_window(spec: ScheduleSpec, tz: ZoneInfo, now: datetime
+def _open_window(spec: ScheduleSpec, tz: ZoneInfo, now: datetime, days: tuple[date, date]
                  ) -> tuple[datetime, datetime] | None:
-    for day in reversed(_recent_days(now, tz)):
+    for day in reversed(days):
         window = _window(spec, day, tz)
         if window is not None and window[0] <= now < window[1]:
             return window
     return None
 
 
-def _latest_slot(spec: ScheduleSpec, tz: ZoneInfo, now: datetime) -> datetime | None:
+def _latest_slot(spec: ScheduleSpec, tz: ZoneInfo, now: datetime, local_now: datetime,
+                 days: tuple[date, date]) -> datetime | None:
     """The last slot at or before `now` (windows opening today or yesterday)."""
     best: datetime | None = None
-    for day in _recent_days(now, tz):
+    for day in days:
         if not _runs_on(spec, day):
             continue
         opens, closes = _wall_window(spec, day)
@@ -201,7 +212,6 @@ def _latest_slot(spec: ScheduleSpec, tz: ZoneInfo, now: datetime) -> datetime | 
             candidates: Iterable[datetime] = [opens]
         else:
             step = timedelta(minutes=spec.every_minutes)
-            local_now = now.astimezone(tz)
             # In the repeated hour after the clocks go back, later wall times of the
             # first pass are already over: look that far ahead, then step back.
             wall_now = local_now.replace(tzinfo=None) + (REPEAT_SLACK if local_now.fold else
@@ -217,11 +227,11 @@ def _latest_slot(spec: ScheduleSpec, tz: ZoneInfo, now: datetime) -> datetime | 
 
 
 def _music(specs: Sequence[ScheduleSpec], zone: ZoneFacts, tz: ZoneInfo,
-           now: datetime) -> list[Decision]:
+           now: datetime, days: tuple[date, date]) -> list[Decision]:
     open_now: list[tuple[ScheduleSpec, datetime]] = []
     boundaries: list[datetime] = []
     for spec in specs:
-        for day in _recent_days(now, tz):
+        for day in days:
             window = _window(spec, day, tz)
             if window is None:
                 continue
@@ -233,7 +243,7 @@ def _music(specs: Sequence[ScheduleSpec], zone: ZoneFacts, tz: ZoneInfo,
         return []  # a user's manual play rules until the next boundary
     if open_now:
         spec, opens = min(open_now, key=lambda pair: pair[0].rank)
-        key = f"{spec.id}@{opens.isoformat()}"
+        key = f"{spec.key}@{_iso(opens)}"
         if key == zone.music_key:
             return []
         rivals = f" (won over {len(open_now) - 1} other open windows)" if len(open_now) > 1 else ""
@@ -241,17 +251,17 @@ def _music(specs: Sequence[ScheduleSpec], zone: ZoneFacts, tz: ZoneInfo,
     if zone.music_key is None or zone.music_key.startswith(FALLBACK):
         return []
     at = last_boundary or now
-    return [Decision(None, "fallback", f"{FALLBACK}{at.isoformat()}", at,
+    return [Decision(None, "fallback", f"{FALLBACK}{_iso(at)}", at,
                      "no music schedule is open: the zone's fallback plays")]
 
 
 def _timed(spec: ScheduleSpec, zone: ZoneFacts, tz: ZoneInfo, now: datetime,
-           grace: timedelta) -> list[Decision]:
-    slot = _latest_slot(spec, tz, now)
+           local_now: datetime, days: tuple[date, date], grace: timedelta) -> list[Decision]:
+    slot = _latest_slot(spec, tz, now, local_now, days)
     if slot is None or slot < spec.active_since:
         return []
-    key = slot.isoformat()
-    if not is_newer(key, zone.marks.get(str(spec.id))):
+    key = _iso(slot)
+    if not is_newer(key, zone.marks.get(spec.key)):
         return []
     if now - slot <= grace:
         return [Decision(spec.id, "announce", key, slot, spec.describe())]
@@ -261,14 +271,14 @@ def _timed(spec: ScheduleSpec, zone: ZoneFacts, tz: ZoneInfo, now: datetime,
                      f"{int(grace.total_seconds())} s")]
 
 
-def _counted(spec: ScheduleSpec, zone: ZoneFacts, tz: ZoneInfo,
-             now: datetime) -> list[Decision]:
-    window = _open_window(spec, tz, now)
+def _counted(spec: ScheduleSpec, zone: ZoneFacts, tz: ZoneInfo, now: datetime,
+             days: tuple[date, date]) -> list[Decision]:
+    window = _open_window(spec, tz, now, days)
     if window is None or not spec.every_tracks:
         return []
     count = zone.tracks_played // spec.every_tracks
-    key = f"{window[0].isoformat()}|{count}"
-    mark = zone.marks.get(str(spec.id))
+    key = f"{_iso(window[0])}|{count}"
+    mark = zone.marks.get(spec.key)
     if mark is None or mark.split("|")[0] != key.split("|")[0]:
         return [Decision(spec.id, "counted", key, now, spec.describe(),
                          f"counting tracks from {zone.tracks_played} in this window")]
@@ -282,13 +292,15 @@ def evaluate(specs: Iterable[ScheduleSpec], zone: ZoneFacts, now: datetime,
              grace: timedelta = GRACE) -> list[Decision]:
     """The decisions due for `zone` at `now`: music first, then announcements."""
     tz = _tz(zone.timezone)
+    local_now = now.astimezone(tz)
+    days = _days_to(local_now.date())
     mine = sorted((s for s in specs if zone.zone_id in s.zone_ids), key=lambda s: s.rank)
-    decisions = _music([s for s in mine if s.kind == "music"], zone, tz, now)
+    decisions = _music([s for s in mine if s.kind == "music"], zone, tz, now, days)
     for spec in mine:
         if spec.kind != "announcement":
             continue
         if spec.every_tracks:
-            decisions += _counted(spec, zone, tz, now)
+            decisions += _counted(spec, zone, tz, now, days)
         else:
-            decisions += _timed(spec, zone, tz, now, grace)
+            decisions += _timed(spec, zone, tz, now, local_now, days, grace)
     return decisions
