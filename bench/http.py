@@ -1,8 +1,10 @@
 """Command throughput over HTTP: `POST /api/playback/next/` at 16 and 64 clients.
 
 Baselines at the same concurrency, in the same run: a hello-world FastAPI app
-on the same uvicorn settings (the ceiling of the web stack), and raw psycopg
-single-row INSERT transactions (the ceiling of one durable write). The load
+on the same uvicorn settings (the ceiling of the web stack), raw psycopg
+single-row INSERT transactions (the ceiling of one durable write), and the
+same INSERTs under the table lock the event store takes (the ceiling of one
+context's event store, whose commits go one at a time). The load
 is spread over as many zones as the largest client count, round robin, so the
 figure is the system's rate rather than one zone's lock.
 """
@@ -40,20 +42,25 @@ def run(ctx: Context) -> list[Row]:
     for clients in CLIENTS:
         cmd, hi = command(clients, seconds), baseline(clients, seconds)
         pg = pgraw.inserts(ctx.servers.database_url, connections=clients, seconds=seconds)
-        rows += _rows(clients, cmd, hi, pg)
+        locked = pgraw.inserts(ctx.servers.database_url, connections=clients,
+                               seconds=seconds, lock=True)
+        rows += _rows(clients, cmd, hi, pg, locked)
     return rows
 
 
-def _rows(clients: int, cmd: Load, hello: Load, pg: Load) -> list[Row]:
+def _rows(clients: int, cmd: Load, hello: Load, pg: Load, locked: Load) -> list[Row]:
     errors = f"; {cmd.errors} errors" if cmd.errors else ""
     return [
         _row(f"http.next.{clients}", f"POST /api/playback/next/ ({clients} clients)", cmd,
              f"{ratio(cmd.per_s, hello.per_s)} of hello-world, "
-             f"{ratio(cmd.per_s, pg.per_s)} of raw INSERT{errors}"),
+             f"{ratio(cmd.per_s, pg.per_s)} of raw INSERT, "
+             f"{ratio(cmd.per_s, locked.per_s)} of locked INSERT{errors}"),
         _row(f"http.hello.{clients}", f"  baseline: hello-world FastAPI ({clients} clients)",
              hello, "same uvicorn settings"),
         _row(f"http.insert.{clients}", f"  baseline: raw INSERT txn ({clients} connections)",
-             pg, "psycopg, autocommit, one row each"),
+             pg, "psycopg, one row each"),
+        _row(f"http.locked.{clients}", f"  baseline: INSERT txn under the event store's "
+             f"table lock ({clients})", locked, "LOCK TABLE … IN EXCLUSIVE MODE first"),
     ]
 
 

@@ -26,7 +26,7 @@ def test_quick_bench_measures_every_row_against_its_baseline(tmp_path: Path) -> 
     assert report["errors"] == {} and report["benches"] == ["http", "ws", "search"]
     rows = {row["key"]: row for row in report["rows"]}
     for clients in (16, 64):
-        for kind in ("next", "hello", "insert"):
+        for kind in ("next", "hello", "insert", "locked"):
             row = rows[f"http.{kind}.{clients}"]
             assert row["per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
         assert "of hello-world" in rows[f"http.next.{clients}"]["note"]
