@@ -1,0 +1,273 @@
+"""Rebuild read models from the event store, and check them: `sync2gear replay`.
+
+Every stateful read model (each of the container's ProjectionSpecs whose view
+is a PostgresView) is rebuilt by its own projection code: the application's
+notifications are read a page at a time and each page (its view writes and
+the tracking position) commits as one transaction, instead of one commit per
+event as the projection runner does. Side-effect projections (PositionView:
+jobs queued, live state published, queues cleaned) are never replayed: that
+would queue the jobs and issue the commands again.
+
+By default each view is rebuilt into a scratch schema up to the live view's
+position, compared with it (infra/replay_check.py) and the scratch schema is
+dropped. `in_place=True` is for disaster recovery after restoring only the
+event tables: the live views are dropped and rebuilt where they are, and the
+side-effect projections move to the head of their application, so they do not
+redo old effects. Projection runners must be stopped for that; their advisory
+locks are taken here (and held) to make sure.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import Connection, sql
+from psycopg.rows import DictRow
+
+from infra.bootstrap import Container
+from infra.postgres import schema_lock
+from infra.postgres.view import PositionView, PostgresView
+from infra.projection_runner import ProjectionSpec, _lock_key
+from infra.replay_batch import BatchingDatastore, batched
+from infra.replay_check import (
+    Report,
+    TableCheck,
+    ViewResult,
+    compare_table,
+    count_rows,
+    position,
+    snapshot,
+)
+
+PAGE = 1000
+TStore = TypeVar("TStore", bound=PostgresDatastore)
+Progress = Callable[[str, int, int, int], None]  # view, events replayed, position, target
+
+
+class ReplayError(Exception):
+    pass
+
+
+class RunnersActive(ReplayError):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"projections still running: {', '.join(names)}; stop the projection"
+                         " runners (and PROJECTIONS_IN_PROCESS APIs) before an in-place replay")
+
+
+@dataclass
+class Target:
+    """One read model being rebuilt."""
+
+    spec: ProjectionSpec
+    app: Application[Any]
+    datastore: BatchingDatastore
+    view: Any  # the spec's PostgresView class, batched()
+    result: ViewResult
+    on_progress: Progress
+
+    def rebuild(self, stop: int, page: int, conn: Connection[DictRow] | None = None) -> None:
+        """Apply the events after the view's position, up to `stop`: a page per
+        transaction, or all in the transaction `conn` has open."""
+        app, topics = self.app, list(self.spec.projection_class.topics)
+        projection = self.spec.projection_class(view=self.view)
+        began = time.perf_counter()
+        while self.result.position < stop:
+            notifications = app.recorder.select_notifications(
+                self.result.position + 1, page, stop=stop, topics=topics)
+            if not notifications:
+                break
+            with self.datastore.batch(conn) as cursor:
+                for n in notifications:
+                    projection.process_event(app.mapper.to_domain_event(n),
+                                             Tracking(app.name, n.id))
+                self.view.write_deferred(cursor)
+            self.result.position = notifications[-1].id
+            self.result.events += len(notifications)
+            self.on_progress(self.result.name, self.result.events, self.result.position, stop)
+        self.result.seconds += time.perf_counter() - began
+
+
+def replay(container: Container, *, in_place: bool = False, keep: bool = False,
+           verify: bool = True, views: Iterable[str] | None = None, page: int = PAGE,
+           on_progress: Progress | None = None) -> Report:
+    """Rebuild the read models named in `views` (default: all) and report on each."""
+    if container.projections:
+        raise ReplayError("replay needs a container that runs no projections itself"
+                          " (bootstrap(start_projections=False)): they share zone caches")
+    specs = _selected(container.specs, views)
+    live_schema = container.es_env.get("POSTGRES_SCHEMA") or "public"
+    schema = live_schema if in_place else f"replay_{uuid.uuid4().hex[:12]}"
+    report = Report(schema, in_place, skipped=[s.projection_class.name for s in specs
+                                                if not _stateful(s)])
+    progress = on_progress or (lambda *_: None)
+    if in_place:
+        with _runners_stopped(container.database_url, [s.projection_class.name for s in specs]):
+            _in_place(container, specs, schema, page, progress, report)
+        return report
+    _execute(container.database_url, sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        for spec in filter(_stateful, specs):
+            with _target(container, spec, schema, progress) as target:
+                _rebuild_and_check(container, target, live_schema, page, verify)
+                report.views.append(target.result)
+    finally:
+        if not keep:
+            _execute(container.database_url,
+                     sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    return report
+
+
+def rebuild_rate(container: Container, app_name: str, page: int = PAGE) -> tuple[int, float]:
+    """For the bench: rebuild every stateful read model of application `app_name`
+    from its first event into a scratch schema (dropped after); (events, seconds),
+    each event counted once per read model, reading the events included."""
+    apps = _applications(container)
+    names = [s.projection_class.name for s in container.specs
+             if _stateful(s) and apps[s.application_class].name == app_name]
+    report = replay(container, verify=False, views=names, page=page)
+    return sum(v.events for v in report.views), sum(v.seconds for v in report.views)
+
+
+def _rebuild_and_check(container: Container, target: Target, live_schema: str, page: int,
+                       verify: bool) -> None:
+    """Rebuild up to the live view's position, then compare both at one moment:
+    in one REPEATABLE READ transaction that reads the live position, applies the
+    events the live view has processed meanwhile, and compares the tables."""
+    result, app_name, tracking = target.result, target.app.name, _tracking_table(target.spec)
+    if not verify:
+        target.rebuild(target.app.recorder.max_notification_id() or 0, page)
+        return
+    with snapshot(container.database_url) as (_, cur):
+        first = position(cur, live_schema, tracking, app_name)
+    target.rebuild(first, page)
+    with snapshot(container.database_url) as (conn, cur):
+        live = position(cur, live_schema, tracking, app_name)
+        if live < result.position:
+            result.note = f"the live view went back to {live}: was it rebuilt meanwhile?"
+            return
+        target.rebuild(live, page, conn)
+        result.tables = [compare_table(cur, table, live_schema, target.datastore.schema,
+                                       target.view.volatile_columns)
+                         for table in target.view.table_names()]
+        result.verified = True
+
+
+def _in_place(container: Container, specs: list[ProjectionSpec], schema: str, page: int,
+              progress: Progress, report: Report) -> None:
+    apps = _applications(container)
+    for spec in specs:
+        app = apps[spec.application_class]
+        head = app.recorder.max_notification_id() or 0
+        if not _stateful(spec):
+            _move_to(container, spec, app.name, head)
+            report.advanced[spec.projection_class.name] = head
+            continue
+        _drop_view(container.database_url, spec, schema)
+        with _target(container, spec, schema, progress) as target:
+            target.rebuild(head, page)
+            with snapshot(container.database_url) as (_, cur):
+                target.result.tables = [TableCheck(t, rows=count_rows(cur, schema, t))
+                                        for t in target.view.table_names()]
+            report.views.append(target.result)
+
+
+@contextmanager
+def _target(container: Container, spec: ProjectionSpec, schema: str,
+            progress: Progress) -> Iterator[Target]:
+    """The spec's view on its own datastore in `schema` (tables created if missing)."""
+    datastore = _datastore(container, schema, BatchingDatastore)
+    try:
+        view = batched(spec.view_class)(datastore, tracking_table_name=_tracking_table(spec))
+        with schema_lock(container.database_url):
+            view.create_table()
+        app = _applications(container)[spec.application_class]
+        result = ViewResult(spec.projection_class.name, app.name,
+                            position=view.max_tracking_id(app.name) or 0)
+        yield Target(spec, app, datastore, view, result, progress)
+    finally:
+        datastore.close()
+
+
+def _move_to(container: Container, spec: ProjectionSpec, app_name: str, head: int) -> None:
+    """Set a side-effect projection's position to `head` (down, too: a restored
+    event store may end before the position its projections had reached)."""
+    schema = container.es_env.get("POSTGRES_SCHEMA") or "public"
+    datastore = _datastore(container, schema, PostgresDatastore)
+    try:
+        view = PositionView(datastore, tracking_table_name=_tracking_table(spec))
+        view.create_table()
+        table = sql.SQL("{}.{}").format(sql.Identifier(schema),
+                                        sql.Identifier(view.tracking_table_name))
+        with datastore.transaction(commit=True) as cur:
+            cur.execute(sql.SQL("DELETE FROM {} WHERE application_name = %s").format(table),
+                        (app_name,))
+            if head:
+                cur.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(table),
+                            (app_name, head))
+    finally:
+        datastore.close()
+
+
+def _datastore(container: Container, schema: str, kind: type[TStore]) -> TStore:
+    env = container.es_env
+    return kind(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                password=env["POSTGRES_PASSWORD"], schema=schema, pool_size=1, max_overflow=1)
+
+
+def _drop_view(database_url: str, spec: ProjectionSpec, schema: str) -> None:
+    tables = [*spec.view_class.table_names(), _tracking_table(spec)]
+    _execute(database_url, sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
+        sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(t))
+                           for t in tables)))
+
+
+@contextmanager
+def _runners_stopped(database_url: str, names: list[str]) -> Iterator[None]:
+    """Hold every named projection's runner lock (refused while a runner holds one)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        busy = [name for name in names
+                if not _scalar(conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                            (_lock_key(name),)).fetchone())]
+        if busy:
+            raise RunnersActive(busy)
+        yield  # the locks go with the connection
+
+
+def _selected(specs: list[ProjectionSpec], names: Iterable[str] | None) -> list[ProjectionSpec]:
+    if names is None:
+        return list(specs)
+    wanted, known = set(names), {s.projection_class.name for s in specs}
+    if wanted - known:
+        raise ReplayError(f"unknown read models {sorted(wanted - known)}; known: {sorted(known)}")
+    return [s for s in specs if s.projection_class.name in wanted]
+
+
+def _stateful(spec: ProjectionSpec) -> bool:
+    return isinstance(spec.view_class, type) and issubclass(spec.view_class, PostgresView)
+
+
+def _applications(container: Container) -> dict[type, Application[Any]]:
+    return {type(v): v for v in vars(container).values() if isinstance(v, Application)}
+
+
+def _tracking_table(spec: ProjectionSpec) -> str:
+    return f"{spec.projection_class.name.lower()}_tracking"  # as eventsourcing names it
+
+
+def _execute(database_url: str, statement: sql.Composed) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _scalar(row: tuple[Any, ...] | None) -> Any:
+    return row[0] if row else None

@@ -1,0 +1,230 @@
+"""`sync2gear replay` on a store of 100k events: every read model rebuilt, equal to the live one.
+
+The store is made the way the system makes it: accounts, zones, folders,
+schedules and devices through the API, then many zone commands (skip, volume,
+seek) and device presence changes saved in batches by the applications. The
+live read models are built by a real `sync2gear projections` process; the
+replay runs as the real CLI, then in process to look at its report closely.
+Its own database commits without waiting for the disk (synchronous_commit
+off): durability is not under test, and the live runners commit every event.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from domain.base import Actor, CommandContext, acting
+from domain.playback import QueueItem
+from infra.bootstrap import Container, bootstrap
+from infra.replay import RunnersActive, replay
+from interfaces.http.app import create_app
+from tests.conftest import make_settings
+from tests.e2e.conftest import BIN
+from tests.integration.accounts_helpers import signup
+
+EVENTS = int(os.environ.get("REPLAY_TEST_EVENTS", "100000"))
+ZONE_SHARE = 0.12  # of the events; the rest are mostly device presence changes
+BATCH = 500
+CTX = CommandContext(Actor.system("replay-test"), "replay-test")
+
+
+@dataclass
+class Store:
+    container: Container
+    env: dict[str, str]
+    runners: subprocess.Popen[bytes]
+    events: int
+    schedule_id: str
+
+
+@pytest.fixture(scope="module")
+def database(servers: dict[str, str]) -> Iterator[str]:
+    name = f"s2g_replay_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    info = {**conninfo_to_dict(servers["database_url"]), "dbname": name}
+    yield make_conninfo(**{k: v for k, v in info.items() if v is not None})
+    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def store(database: str, servers: dict[str, str], redis_prefix: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    tmp = tmp_path_factory.mktemp("replay")
+    settings = make_settings(database, servers, redis_prefix, tmp, projections_in_process=False,
+                             workers_in_process=False)
+    container = bootstrap(settings, start_projections=False, start_workers=False)
+    env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": database,
+           "REDIS_URL": servers["redis_url"], "REDIS_PREFIX": redis_prefix,
+           "DATA_DIR": str(tmp / "data"), "LOG_LEVEL": "WARNING", "DB_POOL_SIZE": "1",
+           "DB_MAX_OVERFLOW": "2", "SCHEDULER_IN_PROCESS": "false",
+           "PRESENCE_SWEEP_SECONDS": "86400"}  # nothing but this test writes events
+    with open(tmp / "runners.log", "wb") as log:
+        runners = subprocess.Popen([str(BIN / "sync2gear"), "projections"], env=env,
+                                   cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        began = time.perf_counter()
+        with TestClient(create_app(container)) as client:
+            zones, devices, schedule_id = _through_the_api(client, container)
+        _drive_zones(container, zones, int(EVENTS * ZONE_SHARE))
+        _flip_devices(container, devices, EVENTS - _stored(container))
+        made = time.perf_counter() - began
+        _wait_for_live(container, timeout=600)
+        print(f"\n{_stored(container):,} events stored in {made:.1f} s; live read models "
+              f"caught up after {time.perf_counter() - began:.1f} s")
+        yield Store(container, env, runners, _stored(container), schedule_id)
+    finally:
+        runners.terminate()
+        runners.wait(timeout=30)
+        container.close()
+
+
+def _through_the_api(client: TestClient, container: Container
+                     ) -> tuple[list[uuid.UUID], list[uuid.UUID], str]:
+    zones, devices, schedule_id = [], [], ""
+    for n in range(2):
+        auth = signup(client).auth
+        zone = client.post("/api/zones/", json={"name": f"Floor {n}"}, headers=auth)
+        assert zone.status_code == 201, zone.text
+        zones.append(uuid.UUID(zone.json()["id"]))
+        folder = client.post("/api/music/folders/", json={"name": "Day"}, headers=auth)
+        assert folder.status_code == 201, folder.text
+        container.wait_for_library(int(folder.headers["X-Event-Position"]), timeout=60)
+        schedule = client.post("/api/schedules/", headers=auth, json={
+            "name": "Day music", "type": "music", "mode": "timeline",
+            "folder_ids": [folder.json()["id"]], "start_time": "08:00", "end_time": "20:00",
+            "zone_ids": [zone.json()["id"]]})
+        assert schedule.status_code == 201, schedule.text
+        schedule_id = schedule.json()["id"]
+        for d in range(5):
+            device = client.post("/api/devices/register/", headers=auth, json={
+                "device_id": f"hw-{uuid.uuid4().hex[:12]}", "name": f"Speaker {d}",
+                "device_type": "web", "zone": zone.json()["id"]})
+            assert device.status_code == 201, device.text
+            devices.append(uuid.UUID(device.json()["id"]))
+    return zones, devices, schedule_id
+
+
+def _drive_zones(container: Container, zone_ids: list[uuid.UUID], events: int) -> None:
+    """Play hour-long tracks (the live ticker never has to step in), then skip,
+    change volume and seek at random, saving every BATCH events."""
+    app, rng = container.playback, random.Random(1)
+    items = [QueueItem(uuid.uuid4(), 3_600_000, f"media/{i}", "audio/mpeg", f"Track {i}",
+                       "Artist") for i in range(6)]
+    zones = [app.get_zone(zone_id) for zone_id in zone_ids]
+    with acting(CTX):
+        for zone in zones:
+            zone.play(items, shuffle=True, source={"folder_ids": []}, rng=rng,
+                      now=datetime.now(UTC))
+        for done in range(0, events, BATCH):
+            for _ in range(min(BATCH, events - done)):
+                zone, now, pick = rng.choice(zones), datetime.now(UTC), rng.randrange(10)
+                if pick < 3:
+                    zone.next(now, rng)
+                elif pick < 7:
+                    zone.set_volume(rng.choice([v for v in (20, 40, 60, 80)
+                                                if v != zone.volume]))
+                else:
+                    zone.seek(rng.randrange(3_000_000), now)
+            app.save(*zones)
+
+
+def _flip_devices(container: Container, device_ids: list[uuid.UUID], events: int) -> None:
+    app, rng = container.devices, random.Random(2)
+    devices, at = [app.get_device(device_id) for device_id in device_ids], datetime.now(UTC)
+    with acting(CTX):
+        for done in range(0, events, BATCH):
+            for n in range(min(BATCH, events - done)):
+                device, at = rng.choice(devices), at + timedelta(seconds=1)
+                if device.is_online:
+                    device.go_offline(at)
+                else:
+                    device.go_online(f"10.0.0.{n % 250}", at)
+            app.save(*devices)
+
+
+def _stored(container: Container) -> int:
+    return sum(app.recorder.max_notification_id() or 0 for app in (
+        container.accounts, container.library, container.playback, container.devices,
+        container.scheduling))
+
+
+def _wait_for_live(container: Container, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(container.projection_lag().values()):
+        assert time.monotonic() < deadline, container.projection_lag()
+        time.sleep(0.5)
+
+
+def test_replay_rebuilds_every_read_model_equal_to_the_live_one(
+        store: Store, tmp_path: Path) -> None:
+    assert store.events >= EVENTS
+    began = time.perf_counter()
+    done = subprocess.run([str(BIN / "sync2gear"), "replay"], env={**store.env, "COLUMNS": "150"},
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - began
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "━━━━━" in done.stdout  # the progress bars, finished
+    assert "\n0 differences (scratch schema replay_" in done.stdout
+    for name in ("accounts_view", "library_view", "zones_view", "devices_view",
+                 "schedules_view"):
+        assert name in done.stdout
+    assert "side effects, not replayed: media_jobs, live_zone_state, queue_cleanup" in done.stdout
+    print(f"sync2gear replay: {store.events:,} events in {seconds:.1f} s (with start-up)")
+
+
+def test_replay_reports_exactly_the_row_corrupted_in_a_live_view(store: Store) -> None:
+    url = store.container.database_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schedules SET name = 'Tampered' WHERE id = %s",
+                     (store.schedule_id,))
+    try:
+        report = replay(store.container, views=["schedules_view", "accounts_view"])
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE schedules SET name = 'Day music' WHERE id = %s",
+                         (store.schedule_id,))
+    views = {v.name: v for v in report.views}
+    schedules, accounts = views["schedules_view"], views["accounts_view"]
+    assert (report.differences, accounts.differences, schedules.verified) == (2, 0, True)
+    (check,) = [t for t in schedules.tables if t.differences]
+    assert (check.table, check.live_only, check.rebuilt_only) == ("schedules", 1, 1)
+    sides: dict[str, Any] = {side: row for side, row in check.samples}
+    assert {str(sides["live"]["id"]), str(sides["rebuilt"]["id"])} == {store.schedule_id}
+    assert (sides["live"]["name"], sides["rebuilt"]["name"]) == ("Tampered", "Day music")
+
+
+def test_in_place_replay_waits_for_the_runners_then_repairs_the_live_views(
+        store: Store) -> None:
+    container, url = store.container, store.container.database_url
+    with pytest.raises(RunnersActive):
+        replay(container, in_place=True, views=["schedules_view"])
+    store.runners.terminate()
+    store.runners.wait(timeout=30)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schedules SET name = 'Tampered'")
+        conn.execute("DELETE FROM live_zone_state_tracking")
+    report = replay(container, in_place=True, views=["schedules_view", "live_zone_state"])
+    head = container.playback.recorder.max_notification_id()
+    assert report.advanced == {"live_zone_state": head}
+    assert container.schedules_view.get_schedule(uuid.UUID(store.schedule_id))["name"] == (
+        "Day music")
+    again = replay(container, views=["schedules_view"])
+    assert (again.differences, again.unverified) == (0, [])
