@@ -66,7 +66,8 @@ def test_shipped_nginx_conf_is_valid(tmp_path: Path) -> None:
 
 
 def test_two_replicas_behind_nginx_serve_http_and_websocket_and_survive_one_stopping(
-        spawn, process_env, nginx):
+        spawn: Callable[..., subprocess.Popen[bytes]], process_env: dict[str, str],
+        nginx: Callable[[tuple[int, int]], str]) -> None:
     env = {**process_env, "PROJECTIONS_IN_PROCESS": "false"}
     ports = (free_port(), free_port())
     replicas = [spawn("run", "--port", str(p), env=env) for p in ports]
