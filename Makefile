@@ -6,12 +6,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install system-deps run test lint typecheck imports unit integration e2e bench bench-deps clean
 
-# Debian packages the system needs: espeak-ng speaks TTS announcements;
-# chromium runs the browser tests of the web console and player.
-SYSTEM_PACKAGES := espeak-ng chromium
+# Debian packages the system and its tests need, as command:package pairs:
+# espeak-ng speaks TTS announcements; chromium runs the browser tests of the
+# web console and player; nginx fronts two API replicas in the scale-out test;
+# wrk is the load generator of `make bench`.
+SYSTEM_PACKAGES := espeak-ng:espeak-ng chromium:chromium nginx:nginx-light wrk:wrk
 
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null || [ -x /usr/sbin/$${pair%%:*} ] || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
