@@ -91,6 +91,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (DomainError, 400),
 ]
 
+PROBLEM = "application/problem+json"
 UNAVAILABLE = (OperationalError, InterfaceError, PsycopgOperationalError, PoolTimeout,
                RedisConnectionError, RedisTimeoutError)
 
@@ -108,15 +109,65 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None,
         "type": f"https://sync2gear.dev/problems/{phrase.lower().replace(' ', '-')}",
         "title": phrase, "status": status, "detail": detail, **extra,
     }
-    return JSONResponse(body, status_code=status, headers=headers,
-                        media_type="application/problem+json")
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM)
 
 
 def status_of(exc: Exception) -> int:
     return next(status for cls, status in STATUS if isinstance(exc, cls))
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"},
+                   "description": "what was wrong with each field (or file)"},
+    },
+}
+
+
+def _problem_doc(description: str, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": {
+        PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}, **extra}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Describe the errors as they are sent: problem documents (not FastAPI's
+    `application/json` 422), 401 where a token is needed, 503 when a backing
+    service is down."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    retry_after = {"Retry-After": {"description": "seconds to wait",
+                                   "schema": {"type": "integer"}}}
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = _problem_doc("Invalid input (`errors` names the fields)")
+            if "requestBody" in operation:
+                responses.setdefault("400", _problem_doc("The body could not be parsed"))
+            if operation.get("security"):
+                responses.setdefault("401", _problem_doc("Missing or invalid credentials"))
+            if "health" not in operation.get("tags", ()):
+                responses.setdefault("503", _problem_doc(
+                    "A backing service (PostgreSQL, Redis) is unavailable", headers=retry_after))
+            for response in responses.values():
+                problem_content = response.get("content", {}).get(PROBLEM)
+                if problem_content is not None and not problem_content.get("schema"):
+                    problem_content["schema"] = {"$ref": "#/components/schemas/Problem"}
+    return schema
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         status = status_of(exc)
