@@ -74,6 +74,10 @@ WaitForPosition = Annotated[
 ]
 
 
+# Far beyond any real list, and small enough that the row offset fits PostgreSQL's bigint.
+MAX_PAGE = 1_000_000
+
+
 @dataclass(frozen=True)
 class PageParams:
     page: int
@@ -85,7 +89,7 @@ class PageParams:
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=200, description="items per page")] = 50,
 ) -> PageParams:
     return PageParams(page, page_size)
