@@ -28,12 +28,13 @@ from interfaces.http.library_schemas import (
     announcement_row,
 )
 from interfaces.http.music import urls
-from interfaces.http.schemas import Page, problem_responses
+from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
 from interfaces.http.uploads import stage, staging, store_audio
 
 router = APIRouter(prefix="/api/announcements", tags=["announcements"])
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255,
+                                         pattern=ONE_LINE)]
 
 
 @router.get("/", response_model=Page[AnnouncementOut], summary="List announcements")
@@ -52,10 +53,12 @@ def list_announcements(
 
 class SpeechIn(BaseModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=5000)]
+                                           max_length=5000, pattern=NO_NUL)]
     title: Title = ""
-    voice: Annotated[str, Field(max_length=100, description="engine voice name")] = ""
-    language: Annotated[str, Field(max_length=20, examples=["en-US"])] | None = None
+    voice: Annotated[str, Field(max_length=100, pattern=ONE_LINE,
+                                description="engine voice name")] = ""
+    language: Annotated[str, Field(max_length=20, pattern=ONE_LINE,
+                                   examples=["en-US"])] | None = None
     folder: UUID | None = None
 
 
@@ -79,7 +82,7 @@ def text_to_speech(body: SpeechIn, principal: PrincipalDep, container: Container
 def upload(
     principal: PrincipalDep, container: ContainerDep, ctx: UserCtx, response: Response,
     file: Annotated[UploadFile, File(description="the audio")],
-    title: Annotated[str, Form(max_length=255)] = "",
+    title: Annotated[str, Form(max_length=255, pattern=ONE_LINE)] = "",
     folder: Annotated[UUID | None, Form()] = None,
     is_recording: Annotated[bool, Form(description="recorded in the browser")] = False,
 ) -> AnnouncementOut:
@@ -115,7 +118,7 @@ def get_announcement(announcement_id: UUID, principal: PrincipalDep, container: 
 
 class AnnouncementPatch(BaseModel):
     title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=255)] = None
+                                                   max_length=255, pattern=ONE_LINE)] = None
     folder: UUID | None = Field(None, description="move to this announcement folder")
 
 

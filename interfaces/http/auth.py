@@ -17,14 +17,22 @@ from interfaces.http.deps import (
     WaitForPosition,
     set_position,
 )
-from interfaces.http.schemas import Detail, TokenPair, UserOut, UserRow, problem_responses
+from interfaces.http.schemas import (
+    ONE_LINE,
+    Detail,
+    TokenPair,
+    UserOut,
+    UserRow,
+    problem_responses,
+)
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 Password = Annotated[str, Field(min_length=1, max_length=128)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Phone = Annotated[str, Field(max_length=50)]
-Timezone = Annotated[str, Field(max_length=64, examples=["Europe/London"])]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=ONE_LINE)]
+Phone = Annotated[str, Field(max_length=50, pattern=ONE_LINE)]
+Timezone = Annotated[str, Field(max_length=64, pattern=ONE_LINE, examples=["Europe/London"])]
 
 
 class SignupIn(BaseModel):

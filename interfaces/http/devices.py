@@ -38,7 +38,7 @@ from interfaces.http.deps import (
     set_position,
 )
 from interfaces.http.errors import Unauthenticated
-from interfaces.http.schemas import Page, problem_responses
+from interfaces.http.schemas import ONE_LINE, Page, problem_responses
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,15 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 HardwareId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=255)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+                                               max_length=255, pattern=ONE_LINE)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=ONE_LINE)]
 DeviceType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=50)]
-Model = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
-Firmware = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
+                                               max_length=50, pattern=ONE_LINE)]
+Model = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100,
+                                         pattern=ONE_LINE)]
+Firmware = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50,
+                                            pattern=ONE_LINE)]
 
 
 # The container gets these parts when the devices context is wired into bootstrap.

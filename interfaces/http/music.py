@@ -36,13 +36,15 @@ from interfaces.http.library_schemas import (
     track_out,
     track_row,
 )
-from interfaces.http.schemas import Page, problem_responses
+from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
 from interfaces.http.uploads import read_image, stage, staging, store_audio
 
 router = APIRouter(prefix="/api/music", tags=["music"])
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Text = Annotated[str, Field(max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=ONE_LINE)]
+Text = Annotated[str, Field(max_length=255, pattern=ONE_LINE)]
+Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
 
 
 def urls(container: Container) -> Urls:
@@ -55,13 +57,13 @@ def urls(container: Container) -> Urls:
 
 class FolderIn(BaseModel):
     name: Name
-    description: Annotated[str, Field(max_length=5000)] = ""
+    description: Description = ""
     type: FolderType = FolderType.MUSIC
 
 
 class FolderPatch(BaseModel):
     name: Name | None = None
-    description: Annotated[str | None, Field(max_length=5000)] = None
+    description: Description | None = None
 
 
 class ReorderIn(BaseModel):
@@ -249,10 +251,10 @@ def get_file(track_id: UUID, principal: PrincipalDep, container: ContainerDep,
 
 class TrackPatch(BaseModel):
     title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=255)] = None
+                                                   max_length=255, pattern=ONE_LINE)] = None
     artist: Text | None = None
     album: Text | None = None
-    genre: Annotated[str | None, Field(max_length=100)] = None
+    genre: Annotated[str | None, Field(max_length=100, pattern=ONE_LINE)] = None
     year: Annotated[int | None, Field(ge=1000, le=9999)] = None
     folder: UUID | None = Field(None, description="move to this folder (null: no folder)")
 
@@ -304,7 +306,7 @@ def track_cover(track_id: UUID, principal: PrincipalDep, container: ContainerDep
 @router.get("/search/", response_model=Page[TrackOut],
             summary="Search tracks by title, artist and album (word prefixes)")
 def search(request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
-           q: Annotated[str, Query(min_length=1, max_length=200)],
+           q: Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL)],
            wait: WaitForPosition = None) -> dict[str, Any]:
     container.wait_for_library(wait)
     result = container.library_view.search_tracks(

@@ -13,6 +13,11 @@ from domain.user import User
 
 T = TypeVar("T")
 
+# PostgreSQL text cannot hold NUL, and a read-model row that cannot be stored would
+# stop its projection: texts refuse NUL, one-line texts (names) any control character.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+NO_NUL = r"^[^\x00]*$"
+
 
 class Page(BaseModel, Generic[T]):
     count: int

@@ -33,9 +33,14 @@ def staging() -> Iterator[Path]:
         yield Path(tmp)
 
 
+def _plain(name: str) -> str:
+    """A client's file name without control characters (PostgreSQL text refuses NUL)."""
+    return "".join(c for c in name if c.isprintable())
+
+
 def stage(upload: UploadFile, folder: Path, index: int, max_bytes: int) -> Staged:
     """Copy an upload to a file in chunks, hashing as it goes; never all in memory."""
-    filename = (upload.filename or f"upload-{index}").rsplit("/", 1)[-1][:255]
+    filename = _plain(upload.filename or "").rsplit("/", 1)[-1][:255] or f"upload-{index}"
     path = folder / f"{index}.bin"
     digest, size = hashlib.sha256(), 0
     upload.file.seek(0)

@@ -23,12 +23,15 @@ from interfaces.http.deps import (
     paginated,
     set_position,
 )
-from interfaces.http.schemas import Page, problem_responses
+from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
 
 zones = APIRouter(prefix="/api/zones", tags=["zones"])
 playback = APIRouter(prefix="/api/playback", tags=["playback"])
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=ONE_LINE)]
+Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
+Timezone = Annotated[str, Field(max_length=64, pattern=ONE_LINE, examples=["Europe/London"])]
 Volume = Annotated[int, Field(ge=0, le=100)]
 
 
@@ -64,16 +67,16 @@ def _zone_row(zone: Zone) -> dict[str, Any]:
 
 class ZoneIn(BaseModel):
     name: Name
-    description: Annotated[str, Field(max_length=5000)] = ""
+    description: Description = ""
     default_volume: Volume = 70
-    timezone: Annotated[str, Field(max_length=64, examples=["Europe/London"])] = "UTC"
+    timezone: Timezone = "UTC"
 
 
 class ZonePatch(BaseModel):
     name: Name | None = None
-    description: Annotated[str | None, Field(max_length=5000)] = None
+    description: Description | None = None
     default_volume: Volume | None = None
-    timezone: Annotated[str | None, Field(max_length=64)] = None
+    timezone: Timezone | None = None
     is_active: bool | None = None
     fallback_folder_ids: list[UUID] | None = Field(
         None, description="folders played when the zone's music schedules end (empty: stop)")
