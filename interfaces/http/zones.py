@@ -186,7 +186,8 @@ class VolumeIn(ZoneCommand):
 
 class SeekIn(ZoneCommand):
     position_ms: Annotated[int | None, Field(ge=0)] = None
-    position: Annotated[float | None, Field(ge=0, description="seconds (seed style)")] = None
+    position: Annotated[float | None, Field(ge=0, le=1e9, allow_inf_nan=False,
+                                            description="seconds (seed style)")] = None
 
 
 def _answer(container: Container, response: Response, result: tuple[Zone, int | None]
