@@ -11,11 +11,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from domain.accounts import Role
 from domain.base import Actor, CommandContext, DomainError
 from infra.bootstrap import Container, bootstrap, configure_logging, describe
+from infra.replay import ReplayError, replay
+from infra.replay_check import Report
 from infra.settings import Settings
 
 app = typer.Typer(help="sync2gear: background music and announcements, event-sourced.",
@@ -145,6 +148,67 @@ def create_user(
         console.print(f"created {role.value} {user.email} ({user.id})")
     finally:
         container.close()
+
+
+@app.command("replay")
+def replay_command(
+    in_place: Annotated[bool, typer.Option(
+        "--in-place", help="disaster recovery: drop the live read models and rebuild them "
+        "where they are (stop every projection runner first)")] = False,
+    keep: Annotated[bool, typer.Option(help="keep the scratch schema to inspect")] = False,
+    view: Annotated[list[str] | None, typer.Option(
+        help="only this read model (repeatable); default: all")] = None,
+    batch: Annotated[int, typer.Option(min=1, help="events per transaction")] = 1000,
+) -> None:
+    """Rebuild every read model from the event store and compare it with the live one."""
+    container = bootstrap(Settings(), start_projections=False, start_workers=False)
+    columns = (TextColumn("{task.description:<16}"), BarColumn(),
+               TextColumn("{task.completed:>9,.0f}/{task.total:,.0f}"),
+               TextColumn("{task.fields[events]:>9,} events"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def show(name: str, events: int, position: int, target: int) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=target, events=0)
+                progress.update(tasks[name], completed=position, total=target, events=events)
+
+            report = replay(container, in_place=in_place, keep=keep, views=view, page=batch,
+                            on_progress=show)
+    except ReplayError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    _print_replay(report)
+    if report.differences or report.unverified:
+        raise typer.Exit(1)
+
+
+def _print_replay(report: Report) -> None:
+    table = Table("read model", "events", "events/s", "rows", "differences", "note")
+    for result in report.views:
+        table.add_row(result.name, f"{result.events:,}", f"{result.rate:,.0f}",
+                      f"{sum(t.rows for t in result.tables):,}",
+                      "-" if report.in_place else str(result.differences), result.note)
+    console.print(table)
+    for result in report.views:
+        for check in (t for t in result.tables if t.differences):
+            console.print(f"[red]{result.name}.{check.table}[/]: {check.live_only} live rows "
+                          f"not rebuilt, {check.rebuilt_only} rebuilt rows not live "
+                          f"{check.problem}")
+            for side, row in check.samples:
+                console.print(f"  {side}: {row}")
+        excluded = [f"{t.table}.{c}" for t in result.tables for c in t.excluded]
+        if excluded:
+            console.print(f"{result.name}: not compared (not derived from events): {excluded}")
+    if report.skipped:
+        console.print(f"side effects, not replayed: {', '.join(report.skipped)}")
+    for name, head in report.advanced.items():
+        console.print(f"{name}: moved to position {head}")
+    where = "in place" if report.in_place else f"scratch schema {report.schema}"
+    console.print(f"{report.differences} differences ({where})")
 
 
 def main() -> None:
