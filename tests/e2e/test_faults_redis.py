@@ -11,6 +11,7 @@ test's own and runs without persistence, as after a crash that lost its data.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +64,8 @@ async def _commands_while_down(http: httpx.AsyncClient, zone_id: str,
 
 
 async def _scenario(bases: list[str], auth: dict[str, str], zone_id: str, token: str,
-                    own_redis: RedisServer, tmp: Path) -> dict[str, str]:
+                    own_redis: RedisServer, tmp: Path) -> tuple[dict[str, str], float]:
+    """Commands while Redis is down; returns what they created and when Redis restarted."""
     url = f"{bases[1].replace('http', 'ws')}/ws/playback/{zone_id}/?token={token}"
     async with Device(url) as device, httpx.AsyncClient(
             base_url=bases[0], headers=auth, timeout=30) as http:
@@ -71,9 +73,11 @@ async def _scenario(bases: list[str], auth: dict[str, str], zone_id: str, token:
         created = await _commands_while_down(http, zone_id, tmp)
         await asyncio.sleep(2)  # the projections meet the outage
         own_redis.start()
+        restarted = time.monotonic()
         frame = await device.until(lambda s: s["volume"] == VOLUMES[-1])
         assert frame["version"] > device.frames[0]["version"]
-    return created
+        print(f"\ndevice resynced {time.monotonic() - restarted:.1f} s after the restart")
+    return created, restarted
 
 
 def test_redis_killed_and_restarted_loses_no_command_job_or_device_update(
@@ -95,7 +99,7 @@ def test_redis_killed_and_restarted_loses_no_command_job_or_device_update(
         zone_id = http.post("/api/zones/", json={"name": "Hall"}).json()["id"]
         token = _device_token(http, auth, zone_id, f"hw-{uuid.uuid4().hex[:6]}")
 
-    created = asyncio.run(_scenario(bases, auth, zone_id, token, own_redis, tmp_path))
+    created, restarted = asyncio.run(_scenario(bases, auth, zone_id, token, own_redis, tmp_path))
 
     def ready(path: str) -> bool:
         return httpx.get(f"{bases[0]}{path}", headers=auth, timeout=10).json()["status"] == "ready"
@@ -103,6 +107,7 @@ def test_redis_killed_and_restarted_loses_no_command_job_or_device_update(
     until(lambda: ready(f"/api/music/files/{created['track']}/")
           and ready(f"/api/announcements/{created['announcement']}/"),
           60, "the jobs asked for during the outage are done")
+    print(f"jobs done {time.monotonic() - restarted:.1f} s after the restart")
     # The live state in Redis is the zone's newest version.
     live = redis.Redis.from_url(env["REDIS_URL"])
     stored_version = len(event_topics(database, "playback_events", zone_id))
