@@ -207,8 +207,10 @@ def _print_replay(report: Report) -> None:
         console.print(f"side effects, not replayed: {', '.join(report.skipped)}")
     for name, head in report.advanced.items():
         console.print(f"{name}: moved to position {head}")
-    where = "in place" if report.in_place else f"scratch schema {report.schema}"
-    console.print(f"{report.differences} differences ({where})")
+    if report.in_place:
+        console.print("rebuilt in place (nothing to compare with)")
+    else:
+        console.print(f"{report.differences} differences (scratch schema {report.schema})")
 
 
 def main() -> None:
