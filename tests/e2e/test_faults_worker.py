@@ -44,7 +44,8 @@ def database(servers: dict[str, str]) -> Iterator[str]:
 
 def _waiting_on_events(conn: psycopg.Connection[Any]) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         (EVENTS,)).fetchone()
     return int(row[0]) if row else 0
 
