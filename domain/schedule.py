@@ -130,6 +130,8 @@ def check_rule(rule: dict[str, Any]) -> dict[str, Any]:
         "zone_ids": _ids(r["zone_ids"], "zone_ids"),
         "priority": _count(r["priority"], "priority", -MAX_PRIORITY, MAX_PRIORITY),
     }
+    if out["priority"] is None:
+        raise InvalidSchedule("priority must be a whole number", "priority")
     _check_consistent(out)
     return out
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from application.authz import owning_client, tenant_filter, visible_row, write_scope
-from domain.schedule import MAX_PRIORITY, Schedule
+from domain.schedule import MAX_PRIORITY, InvalidSchedule, Schedule
 from interfaces.http.deps import (
     ContainerDep,
     PageDep,
@@ -27,6 +27,10 @@ router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Day = Annotated[int, Field(ge=0, le=6)]
 Priority = Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
+ClockTime = Annotated[str, Field(pattern=r"^\d{2}:\d{2}:\d{2}$", examples=["08:30:00"],
+                                 description="zone-local wall-clock time")]
+NOT_NULL = ("name", "type", "mode", "folder_ids", "shuffle", "days_of_week", "zone_ids",
+            "priority")
 
 
 class ScheduleIn(BaseModel):
@@ -85,8 +89,8 @@ class ScheduleOut(BaseModel):
     folder_ids: list[UUID]
     shuffle: bool
     announcement_id: UUID | None
-    start_time: time | None
-    end_time: time | None
+    start_time: ClockTime | None
+    end_time: ClockTime | None
     interval_type: str | None
     interval_minutes: int | None
     interval_tracks: int | None
@@ -168,6 +172,9 @@ def update_schedule(schedule_id: UUID, body: SchedulePatch, principal: Principal
                     container: ContainerDep, ctx: UserCtx, response: Response) -> ScheduleOut:
     changes = body.model_dump(exclude_unset=True)
     is_active = changes.pop("is_active", None)
+    for name in NOT_NULL:
+        if name in changes and changes[name] is None:
+            raise InvalidSchedule(f"{name} cannot be null (leave it out to keep it)", name)
     return _answer(response, container.scheduling.change_schedule(
         ctx, write_scope(principal), schedule_id, is_active=is_active, **_rule(changes)))
 

@@ -112,3 +112,13 @@ def test_a_zone_falls_back_to_its_own_folders_only(
                       headers=venue.account.auth)
     assert ok.status_code == 200, ok.text
     assert ok.json()["fallback_folder_ids"] == [venue.folders["Lunch"]]
+
+
+def test_null_for_a_field_that_cannot_be_empty_is_422_not_a_crash(
+        client: TestClient, venue: Venue) -> None:
+    created = client.post("/api/schedules/", json=music_rule(venue, "Day", "08:00", "20:00"),
+                          headers=venue.account.auth).json()
+    for field in ("folder_ids", "priority", "zone_ids", "name"):
+        body = assert_problem(client.patch(f"/api/schedules/{created['id']}/",
+                                           json={field: None}, headers=venue.account.auth), 422)
+        assert field in body["detail"]
