@@ -24,7 +24,7 @@ from tests.e2e.test_live_playback import Device, _device_token, _signup
 
 
 def poll(http: httpx.Client, url: str, headers: dict[str, str], done: Any,
-         timeout: float = 60) -> dict[str, Any]:
+         timeout: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         body: dict[str, Any] = http.get(url, headers=headers).json()
