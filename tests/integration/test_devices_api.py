@@ -430,9 +430,11 @@ def test_heartbeats_bring_a_device_online_once_and_the_sweeper_takes_it_offline(
     assert last_seen == datetime.fromisoformat(user_beat.json()["last_seen"])
 
     time.sleep(1.3)  # the presence key expires
+    # Ours or the app's own sweeper (running meanwhile) takes it offline, once;
+    # others' devices whose presence lapsed may go offline in the same sweep.
     sweeper = PresenceSweeper(parts.devices, parts.devices_view, presence)
-    assert sweeper.sweep(sweeper_ctx) == [UUID(device_id)]
-    assert sweeper.sweep(sweeper_ctx) == []
+    sweeper.sweep(sweeper_ctx)
+    assert UUID(device_id) not in sweeper.sweep(sweeper_ctx)
 
     offline = [e for e in events_of(parts, device_id) if isinstance(e, Device.WentOffline)]
     assert len(offline) == 1 and offline[0].last_seen == last_seen
