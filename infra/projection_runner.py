@@ -31,7 +31,9 @@ class ProjectionSpec:
 _CONSTRUCTING = threading.Lock()
 
 
-def _lock_key(name: str) -> int:
+def leader_lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock whose holder is the one active `name`
+    (a projection runner, the ticker, the scheduler; replay takes them all)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
@@ -71,7 +73,7 @@ class SupervisedProjection:
 
     def _take_lock(self, conn: psycopg.Connection[Any]) -> bool:
         while not self._stopping.is_set():
-            key = _lock_key(self.name)
+            key = leader_lock_key(self.name)
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
             if row and row[0]:
                 return True

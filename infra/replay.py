@@ -36,7 +36,7 @@ from psycopg.rows import DictRow
 from infra.bootstrap import Container
 from infra.postgres import schema_lock
 from infra.postgres.view import PositionView, PostgresView
-from infra.projection_runner import ProjectionSpec, _lock_key
+from infra.projection_runner import ProjectionSpec, leader_lock_key
 from infra.replay_batch import BatchingDatastore, batched
 from infra.replay_check import (
     Report,
@@ -237,7 +237,7 @@ def _runners_stopped(database_url: str, names: list[str]) -> Iterator[None]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         busy = [name for name in names
                 if not _scalar(conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                            (_lock_key(name),)).fetchone())]
+                                            (leader_lock_key(name),)).fetchone())]
         if busy:
             raise RunnersActive(busy)
         yield  # the locks go with the connection

@@ -16,7 +16,7 @@ import psycopg
 
 from application.playback import PlaybackApplication
 from domain.base import Actor, CommandContext, NotFound
-from infra.projection_runner import _lock_key
+from infra.projection_runner import leader_lock_key
 from projections.playback import ZonesView
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class LeaderLoop:
                 with psycopg.connect(self._url, autocommit=True) as conn:
                     while not self._stopping.is_set():
                         row = conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                           (_lock_key(self.name),)).fetchone()
+                                           (leader_lock_key(self.name),)).fetchone()
                         if row and row[0]:
                             break
                         self._stopping.wait(self._interval * 2)

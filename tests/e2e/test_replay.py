@@ -31,7 +31,7 @@ from domain.base import Actor, CommandContext, acting
 from domain.playback import QueueItem
 from infra.bootstrap import Container, bootstrap
 from infra.postgres.view import PostgresView
-from infra.projection_runner import _lock_key
+from infra.projection_runner import leader_lock_key
 from infra.replay import RunnersActive, rebuild_rate, replay
 from interfaces.http.app import create_app
 from tests.conftest import make_settings
@@ -267,7 +267,7 @@ def test_in_place_replay_refuses_a_running_projection_then_repairs_the_live_view
     container, url = store.container, store.container.database_url
     store.stop_runners()
     with psycopg.connect(url, autocommit=True) as runner:  # as a runner holds its lock
-        runner.execute("SELECT pg_advisory_lock(%s)", (_lock_key("schedules_view"),))
+        runner.execute("SELECT pg_advisory_lock(%s)", (leader_lock_key("schedules_view"),))
         with pytest.raises(RunnersActive, match="schedules_view"):
             replay(container, in_place=True, views=["schedules_view", "live_zone_state"])
     with psycopg.connect(url, autocommit=True) as conn:
