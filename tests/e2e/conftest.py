@@ -50,14 +50,17 @@ def own_database(servers: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture
-def process_env(test_database: str, servers: dict[str, str], redis_prefix: str,
+def process_env(own_database: str, servers: dict[str, str], redis_prefix: str,
                 tmp_path: Path) -> dict[str, str]:
+    """Processes of this test only: a database and a Redis prefix of its own, so
+    neither the session's in-process runners and workers nor jobs left by
+    another test's processes act on its data."""
     return {
         **os.environ,
         "ENVIRONMENT": "test",
-        "DATABASE_URL": test_database,
+        "DATABASE_URL": own_database,
         "REDIS_URL": servers["redis_url"],
-        "REDIS_PREFIX": redis_prefix,
+        "REDIS_PREFIX": f"{redis_prefix}{uuid.uuid4().hex[:8]}:",
         "DATA_DIR": str(tmp_path / "data"),
         "LOG_LEVEL": "WARNING",
     }
