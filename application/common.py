@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
-from domain.base import DomainError
+from domain.base import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +82,20 @@ class SetAsList(Transcoding):
 
 def register_common_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
+
+
+A = TypeVar("A")
+
+
+def load_live(repository: Repository[Any], agg_id: Any, cls: type[A], what: str,
+              client_id: Any = None) -> A:
+    """The aggregate; a missing, deleted or other client's one is reported as absent."""
+    try:
+        agg: Any = repository.get(agg_id)
+    except AggregateNotFoundError:
+        raise NotFound(f"{what} {agg_id} not found") from None
+    owner = getattr(agg, "client_id", None)
+    if (not isinstance(agg, cls) or getattr(agg, "is_deleted", False)
+            or (client_id is not None and owner != client_id)):
+        raise NotFound(f"{what} {agg_id} not found")
+    return agg

@@ -21,6 +21,7 @@ from eventsourcing.utils import EnvType
 from application.common import (
     SetAsList,
     last_position,
+    load_live,
     register_common_transcodings,
     retry_on_conflict,
 )
@@ -82,14 +83,7 @@ class DevicesApplication(Application[UUID]):
 
     def get_device(self, device_id: UUID, client_id: UUID | None = None) -> Device:
         """The device; another client's (or a deleted) device is reported as absent."""
-        try:
-            device: Any = self.repository.get(device_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"device {device_id} not found") from None
-        if (not isinstance(device, Device) or device.is_deleted
-                or (client_id is not None and device.client_id != client_id)):
-            raise NotFound(f"device {device_id} not found")
-        return device
+        return load_live(self.repository, device_id, Device, "device", client_id)
 
     def device_count(self, client_id: UUID) -> int:
         try:

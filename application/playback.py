@@ -11,13 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.utils import EnvType
 
 from application.common import (
     SetAsList,
     last_position,
+    load_live,
     register_common_transcodings,
     retry_on_conflict,
 )
@@ -75,14 +76,7 @@ class PlaybackApplication(Application[UUID]):
 
     def get_zone(self, zone_id: UUID, client_id: UUID | None = None) -> Zone:
         """The zone; another client's (or a deleted) zone is reported as absent."""
-        try:
-            zone: Any = self.repository.get(zone_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"zone {zone_id} not found") from None
-        if (not isinstance(zone, Zone) or zone.is_deleted
-                or (client_id is not None and zone.client_id != client_id)):
-            raise NotFound(f"zone {zone_id} not found")
-        return zone
+        return load_live(self.repository, zone_id, Zone, "zone", client_id)
 
     def zone_owner(self, zone_id: UUID) -> UUID | None:
         try:

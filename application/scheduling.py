@@ -12,11 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
-from application.common import last_position, register_common_transcodings, retry_on_conflict
+from application.common import (
+    last_position,
+    load_live,
+    register_common_transcodings,
+    retry_on_conflict,
+)
 from application.ports import Catalog
 from domain.base import CommandContext, NotFound, acting
 from domain.playback import AnnouncementNotReady
@@ -42,14 +47,7 @@ class SchedulingApplication(Application[UUID]):
 
     def get_schedule(self, schedule_id: UUID, client_id: UUID | None = None) -> Schedule:
         """The schedule; another client's (or a deleted) one is reported as absent."""
-        try:
-            schedule: Any = self.repository.get(schedule_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"schedule {schedule_id} not found") from None
-        if (not isinstance(schedule, Schedule) or schedule.is_deleted
-                or (client_id is not None and schedule.client_id != client_id)):
-            raise NotFound(f"schedule {schedule_id} not found")
-        return schedule
+        return load_live(self.repository, schedule_id, Schedule, "schedule", client_id)
 
     @retry_on_conflict
     def create_schedule(self, ctx: CommandContext, client_id: UUID, rule: dict[str, Any],
