@@ -35,6 +35,8 @@ class Scheduler:
     def tick(self) -> int:
         """Evaluate every scheduled zone now; returns how many zones changed."""
         by_zone = self._specs_by_zone()
+        if not by_zone:
+            return 0
         facts = self._zones.schedule_facts(list(by_zone))
         now, changed = self._clock(), 0
         for zone_id, specs in by_zone.items():

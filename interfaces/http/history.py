@@ -134,7 +134,7 @@ def _csv(container: Container, query: dict[str, Any]) -> Iterator[str]:
         rows = container.history_view.list_plays(
             **query, offset=offset, limit=CSV_PAGE).rows
         for row in rows:
-            writer.writerow({k: Play(**row).model_dump(mode="json")[k] for k in fields})
+            writer.writerow(Play(**row).model_dump(mode="json"))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
