@@ -117,5 +117,8 @@ class Catalog(Protocol):
         """Playable tracks of the folders (in order), then the tracks; another
         client's folder or track raises NotFound."""
 
+    def check_folders(self, client_id: UUID, folder_ids: Sequence[UUID]) -> None:
+        """NotFound unless every folder is the client's."""
+
     def announcement_item(self, client_id: UUID, announcement_id: UUID) -> AnnouncementItem:
         """The announcement, ready to play (NotFound, or AnnouncementNotReady)."""

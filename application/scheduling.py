@@ -98,7 +98,7 @@ class SchedulingApplication(Application[UUID]):
         if self.catalog is None:
             return
         try:
-            self.catalog.queue_items(client_id, [UUID(f) for f in rule["folder_ids"]], [])
+            self.catalog.check_folders(client_id, [UUID(f) for f in rule["folder_ids"]])
         except NotFound as exc:
             raise NotFound(exc.detail, "folder_ids") from None
         if rule["announcement_id"]:

@@ -23,8 +23,8 @@ class LibraryCatalog:
     def queue_items(self, client_id: UUID, folder_ids: Sequence[UUID],
                     track_ids: Sequence[UUID]) -> list[QueueItem]:
         rows: list[dict[str, Any]] = []
+        self.check_folders(client_id, folder_ids)
         for folder_id in folder_ids:
-            self._owned("library_folders", folder_id, client_id, "folder")
             rows += self._view.list_tracks(client_id=client_id, folder_id=folder_id,
                                            offset=0, limit=MAX_FOLDER_TRACKS).rows
         rows += [self._owned("library_tracks", t, client_id, "track") for t in track_ids]
@@ -34,6 +34,10 @@ class LibraryCatalog:
                       title=r["title"], artist=r["artist"], cover_key=r["thumbnail_key"])
             for r in rows if r["status"] != MediaStatus.FAILED.value
         ]
+
+    def check_folders(self, client_id: UUID, folder_ids: Sequence[UUID]) -> None:
+        for folder_id in folder_ids:
+            self._owned("library_folders", folder_id, client_id, "folder")
 
     def announcement_item(self, client_id: UUID, announcement_id: UUID) -> AnnouncementItem:
         ann = self._library.get_announcement(announcement_id, client_id)

@@ -114,7 +114,7 @@ def update_zone(zone_id: UUID, body: ZonePatch, principal: PrincipalDep,
                 container: ContainerDep, ctx: UserCtx, response: Response) -> ZoneOut:
     if body.fallback_folder_ids:  # the client's own folders only
         owner = container.playback.get_zone(zone_id, write_scope(principal)).client_id
-        container.catalog.queue_items(owner, body.fallback_folder_ids, [])
+        container.catalog.check_folders(owner, body.fallback_folder_ids)
     zone, position = container.playback.change_zone(
         ctx, write_scope(principal), zone_id, **body.model_dump(exclude_none=True))
     set_position(response, position)
