@@ -14,7 +14,12 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
-from application.common import last_position, register_common_transcodings, retry_on_conflict
+from application.common import (
+    ObservedSaves,
+    last_position,
+    register_common_transcodings,
+    retry_on_conflict,
+)
 from application.ports import Mailer, PasswordHasher
 from domain.accounts import (
     AccountDisabled,
@@ -60,7 +65,7 @@ def _as_user(ctx: CommandContext, user_id: UUID) -> CommandContext:
     return replace(ctx, actor=Actor(ActorKind.USER, str(user_id)))
 
 
-class AccountsApplication(Application[UUID]):
+class AccountsApplication(ObservedSaves, Application[UUID]):
     name = "accounts"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {User: 50, Session: 50}
 

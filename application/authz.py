@@ -1,4 +1,9 @@
-"""Who may do what: roles, and the tenancy wall between clients."""
+"""Who may do what: the callers (users, devices), roles, and the tenancy wall.
+
+Commands are authorized by the dispatcher (`application.dispatch`) with the
+rules of `application.rules`; the helpers here serve queries, which read the
+read models with the same callers.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,11 @@ from domain.base import Actor, ActorKind, DomainError, NotFound
 
 
 class PermissionDenied(DomainError):
-    pass
+    """The caller is known but may not do this (403)."""
+
+
+class Unauthenticated(DomainError):
+    """No caller, or its token or session is no longer valid (401)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,7 @@ class Principal:
     user_id: UUID
     role: Role
     client_id: UUID | None
+    session_id: UUID | None = None
 
     @property
     def actor(self) -> Actor:
@@ -30,6 +40,26 @@ class Principal:
     def is_staff(self) -> bool:
         """Staff and admins work across all clients (staff read, admins change)."""
         return self.role in (Role.STAFF, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class DevicePrincipal:
+    """A paired device, by its device token: it acts on its own zone only."""
+
+    device_id: UUID
+    zone_id: UUID
+    client_id: UUID
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(ActorKind.DEVICE, str(self.device_id))
+
+
+Caller = Principal | DevicePrincipal | None
+
+
+def actor_of(caller: Caller) -> Actor:
+    return Actor.system("anonymous") if caller is None else caller.actor
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

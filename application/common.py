@@ -99,3 +99,40 @@ def load_live(repository: Repository[Any], agg_id: Any, cls: type[A], what: str,
             or (client_id is not None and owner != client_id)):
         raise NotFound(f"{what} {agg_id} not found")
     return agg
+
+
+SaveObserver = Callable[[Sequence[Any]], None]
+
+
+class ObservedSaves:
+    """Mixin for an Application: observers see the events of every save, after
+    they are stored (a failing observer is logged, never undoes the save)."""
+
+    _save_observers: list[SaveObserver]
+
+    def observe_saves(self, observer: SaveObserver) -> None:
+        if not hasattr(self, "_save_observers"):
+            self._save_observers = []
+        self._save_observers.append(observer)
+
+    def _notify(self, recordings: list[Recording[Any]]) -> None:
+        super()._notify(recordings)  # type: ignore[misc]
+        events = [r.domain_event for r in recordings]
+        for observer in getattr(self, "_save_observers", ()):
+            try:
+                observer(events)
+            except Exception:
+                log.exception("save observer %r failed", observer)
+
+
+def owner_lookup(get: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The dispatcher's owner lookup over a loader that raises NotFound: the
+    object's client id, or None when there is no such (live) object."""
+
+    def owner(agg_id: Any) -> Any:
+        try:
+            return get(agg_id).client_id
+        except NotFound:
+            return None
+
+    return owner

@@ -19,6 +19,7 @@ from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
 from application.common import (
+    ObservedSaves,
     SetAsList,
     last_position,
     load_live,
@@ -60,7 +61,7 @@ class DeviceGrant:
     position: int | None
 
 
-class DevicesApplication(Application[UUID]):
+class DevicesApplication(ObservedSaves, Application[UUID]):
     name = "devices"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Device: 100, DeviceRoster: 100}
 

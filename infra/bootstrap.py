@@ -19,15 +19,19 @@ from eventsourcing.persistence import TrackingRecorder
 
 from application.accounts import AccountsApplication
 from application.devices import DevicesApplication
+from application.dispatch import Dispatcher
 from application.library import LibraryApplication
 from application.media_jobs import MediaProcessor
 from application.playback import PlaybackApplication
 from application.ports import BlobStorage
 from application.scheduling import SchedulingApplication
+from application.sessions import SessionGuard
 from domain.base import Actor, CommandContext
 from domain.quota import GB
 from domain.track import Track
+from infra.auth_cache import RedisAuthCache
 from infra.catalog import LibraryCatalog
+from infra.commands import build_dispatcher
 from infra.embedded import EmbeddedServers
 from infra.jobs import Jobs, jobs_projection, redis_broker
 from infra.live import RedisLiveState
@@ -41,7 +45,7 @@ from infra.postgres.library_view import PostgresLibraryView
 from infra.postgres.schedules_view import PostgresSchedulesView
 from infra.postgres.view import PositionView
 from infra.postgres.zones_view import PostgresZonesView
-from infra.presence import Presence, PresenceSweeper
+from infra.presence import Presence, PresenceSweeper, record_heartbeat
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
 from infra.ratelimit import RateLimiter
 from infra.scheduler import Scheduler
@@ -60,6 +64,7 @@ from projections.playback import (
     zones_projection,
 )
 from projections.scheduling import SchedulesProjection
+from projections.sessions import session_state_projection
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +105,9 @@ class Container:
     schedules_view: PostgresSchedulesView
     history_view: PostgresZoneHistoryView
     scheduler: Scheduler
+    dispatcher: Dispatcher
+    guard: SessionGuard
+    auth_cache: RedisAuthCache
     embedded: EmbeddedServers | None = None
     projections: list[SupervisedProjection] = field(default_factory=list)
     loops: list[LeaderLoop] = field(default_factory=list)
@@ -283,14 +291,29 @@ def bootstrap(
         scheduler = Scheduler(playback, schedules_view, zones_view, catalog,
                               grace=timedelta(seconds=settings.schedule_grace_seconds),
                               clock=playback.clock)
+    tokens = TokenService(
+        settings.jwt_secret.get_secret_value(),
+        timedelta(seconds=settings.access_token_ttl_seconds),
+        timedelta(seconds=settings.refresh_token_ttl_seconds),
+    )
+    auth_cache = RedisAuthCache(redis_client, settings.redis_prefix)
+    guard = SessionGuard(tokens, auth_cache, accounts, devices,
+                         ttl=settings.access_token_ttl_seconds)
+    accounts.observe_saves(guard.saved)
+    devices.observe_saves(guard.saved)
+    presence = Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds)
+    dispatcher = build_dispatcher(
+        accounts=accounts, library=library, playback=playback, devices=devices,
+        scheduling=scheduling, catalog=catalog,
+        heartbeat=lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip))
+    sessions_accounts = session_state_projection(
+        "session_state_accounts", lambda events: guard.saved(events, strict=True))
+    sessions_devices = session_state_projection(
+        "session_state_devices", lambda events: guard.saved(events, strict=True))
     container = Container(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
-        redis=redis_client,
-        tokens=TokenService(
-            settings.jwt_secret.get_secret_value(),
-            timedelta(seconds=settings.access_token_ttl_seconds),
-            timedelta(seconds=settings.refresh_token_ttl_seconds),
-        ),
+        redis=redis_client, tokens=tokens, dispatcher=dispatcher, guard=guard,
+        auth_cache=auth_cache,
         rate_limiter=RateLimiter(redis_url, settings.redis_prefix, settings.login_rate_limit),
         accounts=accounts, accounts_view=accounts_view,
         library=library, library_view=library_view,
@@ -305,10 +328,12 @@ def bootstrap(
             ProjectionSpec(DevicesApplication, DevicesProjection, PostgresDevicesView),
             ProjectionSpec(SchedulingApplication, SchedulesProjection, PostgresSchedulesView),
             ProjectionSpec(PlaybackApplication, history_class, PostgresZoneHistoryView),
+            ProjectionSpec(AccountsApplication, sessions_accounts, PositionView),
+            ProjectionSpec(DevicesApplication, sessions_devices, PositionView),
         ],
         playback=playback, zones_view=zones_view, live=live,
         devices=devices, devices_view=devices_view,
-        presence=Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds),
+        presence=presence,
         catalog=catalog, scheduling=scheduling, schedules_view=schedules_view,
         scheduler=scheduler, history_view=history_view, embedded=embedded,
     )
@@ -322,6 +347,10 @@ def bootstrap(
             DevicesProjection.name: (devices_view, devices.name),
             SchedulesProjection.name: (schedules_view, scheduling.name),
             history_class.name: (history_view, playback.name),
+            sessions_accounts.name: (construct_view(sessions_accounts.name, PositionView, es_env),
+                                     accounts.name),
+            sessions_devices.name: (construct_view(sessions_devices.name, PositionView, es_env),
+                                    devices.name),
         }
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()

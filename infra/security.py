@@ -11,6 +11,7 @@ from uuid import UUID
 import jwt
 from pwdlib import PasswordHash
 
+from application.sessions import AccessClaims, DeviceClaims
 from domain.accounts import InvalidToken
 from domain.user import User
 
@@ -30,27 +31,11 @@ class Argon2Hasher:
 
 
 @dataclass(frozen=True)
-class AccessClaims:
-    user_id: UUID
-    client_id: UUID | None
-    role: str
-    session_id: UUID
-
-
-@dataclass(frozen=True)
 class RefreshClaims:
     user_id: UUID
     session_id: UUID
     token_id: str
     credentials_version: int
-
-
-@dataclass(frozen=True)
-class DeviceClaims:
-    device_id: UUID
-    zone_id: UUID
-    client_id: UUID
-    token_id: str
 
 
 class TokenService:
@@ -68,7 +53,7 @@ class TokenService:
         access = {
             "type": "access", "sub": str(user.id), "role": user.role.value,
             "cid": str(user.client_id) if user.client_id else None,
-            "sid": str(session_id), "jti": uuid.uuid4().hex,
+            "sid": str(session_id), "cv": user.credentials_version, "jti": uuid.uuid4().hex,
             "iat": now, "exp": now + self.access_ttl,
         }
         refresh = {
@@ -86,6 +71,7 @@ class TokenService:
                 client_id=UUID(claims["cid"]) if claims.get("cid") else None,
                 role=str(claims["role"]),
                 session_id=UUID(claims["sid"]),
+                credentials_version=int(claims["cv"]) if "cv" in claims else None,
             )
         except (KeyError, ValueError, TypeError):
             raise InvalidToken("token is malformed") from None

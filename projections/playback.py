@@ -134,7 +134,10 @@ def live_state_projection(load: ZoneLoader, live: LiveState
         def process_event(self, domain_event: Any, tracking: Tracking) -> None:
             if isinstance(domain_event, Zone.Event):
                 zone = folder.apply(domain_event)
-                live.publish(str(zone.id), zone.version, zone_state(zone))
+                state = zone_state(zone)
+                if zone.is_deleted:  # its sockets are closed (4404)
+                    state["is_deleted"] = True
+                live.publish(str(zone.id), zone.version, state)
             self.view.insert_tracking(tracking)
 
     return LiveZoneStateProjection

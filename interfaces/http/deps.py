@@ -1,19 +1,25 @@
-"""FastAPI dependencies: the container, the caller, command context, paging."""
+"""FastAPI dependencies: the container, the caller, command context, paging.
+
+Every token is checked by the session guard (`container.guard`): a token of an
+ended session, a deactivated user or a revoked device is refused here, on
+every request. Commands go to the dispatcher (`dispatch`), which authorizes
+them; queries name the rule they enforce with `rule_doc(...)`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from application.authz import Principal
-from domain.accounts import InvalidToken, Role
+from application.authz import Caller, Principal, Unauthenticated
+from application.dispatch import Command
+from application.rules import Rule
 from domain.base import Actor, CommandContext
 from infra.bootstrap import Container
-from interfaces.http.errors import Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="The `access` token from login or signup")
 
@@ -26,20 +32,46 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def current_principal(
-    container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def current_caller(container: ContainerDep, credentials: CredentialsDep) -> Caller:
+    """The user or device the bearer token stands for (None: no token)."""
+    if credentials is None:
+        return None
+    if credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("use `Authorization: Bearer <token>`")
+    return container.guard.caller(credentials.credentials)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def current_principal(caller: CallerDep) -> Principal:
+    """A signed-in user (a device token is not enough)."""
+    if caller is None:
         raise Unauthenticated("authentication credentials were not provided")
-    try:
-        claims = container.tokens.access(credentials.credentials)
-    except InvalidToken as e:
-        raise Unauthenticated(e.detail) from None
-    return Principal(claims.user_id, Role(claims.role), claims.client_id)
+    if not isinstance(caller, Principal):
+        raise Unauthenticated("this needs a user's access token, not a device token")
+    return caller
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+R = TypeVar("R")
+
+
+def dispatch(request: Request, container: Container, caller: Caller, command: Command[R]) -> R:
+    """Hand a command to the dispatcher, as the caller, in this request."""
+    return container.dispatcher.dispatch(caller, command, request_id(request))
+
+
+def rule_doc(rule: Rule | type[Command[Any]]) -> dict[str, Any]:
+    """`openapi_extra` naming the authorization rule an operation enforces: a
+    command's own rule, or the rule a query applies."""
+    found = rule if isinstance(rule, Rule) else rule.rule
+    return {"x-authorization": found.name}
 
 
 def request_id(request: Request) -> str:

@@ -12,43 +12,37 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from application.authz import PermissionDenied, owning_client, tenant_filter, write_scope
-from application.devices import DeviceGrant, DevicesApplication
-from domain.accounts import InvalidToken
-from domain.base import Actor, ActorKind, CommandContext, NotFound
+from application.authz import tenant_filter
+from application.commands import devices as cmd
+from application.devices import DeviceGrant
+from application.rules import TENANT_READ
+from domain.base import NotFound
 from domain.device import Device
 from infra.bootstrap import Container
 from infra.postgres.devices_view import PostgresDevicesView
-from infra.presence import Presence, record_heartbeat
+from infra.presence import Presence
 from interfaces.http.deps import (
+    CallerDep,
     ContainerDep,
     PageDep,
     PrincipalDep,
-    UserCtx,
     WaitForPosition,
-    current_principal,
+    dispatch,
     paginated,
-    request_id,
+    rule_doc,
     set_position,
 )
-from interfaces.http.errors import Unauthenticated
 from interfaces.http.schemas import ONE_LINE, Page, problem_responses
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/devices", tags=["devices"])
 zones_pairing_router = APIRouter(prefix="/api/zones", tags=["zones"])
-
-_bearer = HTTPBearer(auto_error=False,
-                     description="A user's `access` token, or a device token (heartbeat)")
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
 
 HardwareId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=255, pattern=ONE_LINE)]
@@ -60,11 +54,6 @@ Model = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100,
                                          pattern=ONE_LINE)]
 Firmware = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50,
                                             pattern=ONE_LINE)]
-
-
-# The container gets these parts when the devices context is wired into bootstrap.
-def _devices(container: Container) -> DevicesApplication:
-    return container.devices
 
 
 def _view(container: Container) -> PostgresDevicesView:
@@ -202,35 +191,33 @@ def _device_token(container: Container, grant: DeviceGrant) -> DeviceToken:
              summary="Pair a device with a zone using a pairing code; returns its token",
              description="The code comes from `POST /api/zones/{zone_id}/pairing-code/` and "
              "works once, for ten minutes. A device already registered to the same client is "
-             "moved to the code's zone and gets a new token.")
+             "moved to the code's zone and gets a new token.",
+             openapi_extra=rule_doc(cmd.PairDevice))
 def pair(body: PairIn, request: Request, container: ContainerDep,
          response: Response) -> DeviceToken:
-    ctx = CommandContext(Actor(ActorKind.DEVICE, f"hardware:{body.device_id}"),
-                         request_id(request))
-    accounts = container.accounts
-    grant = _devices(container).pair(
-        ctx, code=body.code, hardware_id=body.device_id, name=body.name,
+    grant = dispatch(request, container, None, cmd.PairDevice(
+        code=body.code, hardware_id=body.device_id, name=body.name,
         device_type=body.device_type, model=body.model,
-        firmware_version=body.firmware_version,
-        max_devices_for=lambda client_id: accounts.get_client(client_id).max_devices)
+        firmware_version=body.firmware_version))
     set_position(response, grant.position)
     return _device_token(container, grant)
 
 
 @zones_pairing_router.post(
     "/{zone_id}/pairing-code/", status_code=201, response_model=PairingCodeOut,
-    responses=problem_responses(403, 404), summary="A single-use code to pair a device")
-def create_pairing_code(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
-                        ctx: UserCtx) -> PairingCodeOut:
-    code, expires_at = _devices(container).create_pairing_code(
-        ctx, write_scope(principal), zone_id)
+    responses=problem_responses(403, 404), summary="A single-use code to pair a device",
+    openapi_extra=rule_doc(cmd.CreatePairingCode))
+def create_pairing_code(zone_id: UUID, request: Request, caller: CallerDep,
+                        container: ContainerDep) -> PairingCodeOut:
+    code, expires_at = dispatch(request, container, caller, cmd.CreatePairingCode(zone_id))
     return PairingCodeOut(code=code, zone_id=zone_id, expires_at=expires_at)
 
 
 # -- devices -----------------------------------------------------------------------------
 
 
-@router.get("/", response_model=Page[DeviceOut], summary="List devices, with live presence")
+@router.get("/", response_model=Page[DeviceOut], summary="List devices, with live presence",
+            openapi_extra=rule_doc(TENANT_READ))
 def list_devices(request: Request, principal: PrincipalDep, container: ContainerDep,
                  page: PageDep,
                  zone: Annotated[UUID | None, Query(description="only this zone's")] = None,
@@ -244,21 +231,19 @@ def list_devices(request: Request, principal: PrincipalDep, container: Container
 
 @router.post("/register/", status_code=201, response_model=DeviceOut,
              responses=problem_responses(403, 404, 409, 422),
-             summary="Register a device by its hardware id in one of your zones")
-def register(body: RegisterIn, principal: PrincipalDep, container: ContainerDep,
-             ctx: UserCtx, response: Response) -> DeviceOut:
-    client_id = owning_client(principal)
-    device, position = _devices(container).register(
-        ctx, client_id, hardware_id=body.device_id, name=body.name,
-        device_type=body.device_type, zone_id=body.zone, model=body.model,
-        firmware_version=body.firmware_version,
-        max_devices=container.accounts.get_client(client_id).max_devices)
+             summary="Register a device by its hardware id in one of your zones",
+             openapi_extra=rule_doc(cmd.RegisterDevice))
+def register(body: RegisterIn, request: Request, caller: CallerDep, container: ContainerDep,
+             response: Response) -> DeviceOut:
+    device, position = dispatch(request, container, caller, cmd.RegisterDevice(
+        body.zone, hardware_id=body.device_id, name=body.name, device_type=body.device_type,
+        model=body.model, firmware_version=body.firmware_version))
     set_position(response, position)
     return device_out(container, device)
 
 
 @router.get("/{device_id}/", response_model=DeviceOut, responses=problem_responses(404),
-            summary="One device")
+            summary="One device", openapi_extra=rule_doc(TENANT_READ))
 def get_device(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
                wait: WaitForPosition = None) -> DeviceOut:
     _wait(container, wait)
@@ -271,54 +256,59 @@ def get_device(device_id: UUID, principal: PrincipalDep, container: ContainerDep
 
 @router.patch("/{device_id}/", response_model=DeviceOut,
               responses=problem_responses(403, 404, 422),
-              summary="Rename a device, change its details, or move it to another zone")
-def update_device(device_id: UUID, body: DevicePatch, principal: PrincipalDep,
-                  container: ContainerDep, ctx: UserCtx, response: Response) -> DeviceOut:
+              summary="Rename a device, change its details, or move it to another zone",
+              openapi_extra=rule_doc(cmd.UpdateDevice))
+def update_device(device_id: UUID, body: DevicePatch, request: Request, caller: CallerDep,
+                  container: ContainerDep, response: Response) -> DeviceOut:
     changes = body.model_dump(exclude_none=True)
     if "zone" in changes:
         changes["zone_id"] = changes.pop("zone")
-    device, position = _devices(container).update(ctx, write_scope(principal), device_id,
-                                                  **changes)
+    device, position = dispatch(request, container, caller,
+                                cmd.UpdateDevice(device_id, changes))
     set_position(response, position)
     return device_out(container, device)
 
 
 @router.delete("/{device_id}/", status_code=204, response_class=Response,
                responses=problem_responses(403, 404),
-               summary="Delete a device (frees its slot and its hardware id)")
-def delete_device(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
-                  ctx: UserCtx) -> Response:
-    _, position = _devices(container).delete(ctx, write_scope(principal), device_id)
+               summary="Delete a device (frees its slot and its hardware id)",
+               openapi_extra=rule_doc(cmd.DeleteDevice))
+def delete_device(device_id: UUID, request: Request, caller: CallerDep,
+                  container: ContainerDep) -> Response:
+    _, position = dispatch(request, container, caller, cmd.DeleteDevice(device_id))
     response = Response(status_code=204)
     set_position(response, position)
     return response
 
 
 @router.post("/{device_id}/volume/", response_model=DeviceOut,
-             responses=problem_responses(403, 404, 422), summary="Set a device's volume")
-def set_volume(device_id: UUID, body: VolumeIn, principal: PrincipalDep,
-               container: ContainerDep, ctx: UserCtx, response: Response) -> DeviceOut:
-    device, position = _devices(container).set_volume(ctx, write_scope(principal), device_id,
-                                                      body.volume)
+             responses=problem_responses(403, 404, 422), summary="Set a device's volume",
+             openapi_extra=rule_doc(cmd.SetDeviceVolume))
+def set_volume(device_id: UUID, body: VolumeIn, request: Request, caller: CallerDep,
+               container: ContainerDep, response: Response) -> DeviceOut:
+    device, position = dispatch(request, container, caller,
+                                cmd.SetDeviceVolume(device_id, body.volume))
     set_position(response, position)
     return device_out(container, device)
 
 
 @router.post("/{device_id}/token/", response_model=DeviceToken,
              responses=problem_responses(403, 404),
-             summary="Issue a new device token (the previous one stops working)")
-def rotate_token(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
-                 ctx: UserCtx, response: Response) -> DeviceToken:
-    grant = _devices(container).issue_token(ctx, write_scope(principal), device_id)
+             summary="Issue a new device token (the previous one stops working)",
+             openapi_extra=rule_doc(cmd.IssueDeviceToken))
+def rotate_token(device_id: UUID, request: Request, caller: CallerDep,
+                 container: ContainerDep, response: Response) -> DeviceToken:
+    grant = dispatch(request, container, caller, cmd.IssueDeviceToken(device_id))
     set_position(response, grant.position)
     return _device_token(container, grant)
 
 
 @router.delete("/{device_id}/token/", status_code=204, response_class=Response,
-               responses=problem_responses(403, 404), summary="Revoke the device's token")
-def revoke_token(device_id: UUID, principal: PrincipalDep, container: ContainerDep,
-                 ctx: UserCtx) -> Response:
-    _, position = _devices(container).revoke_token(ctx, write_scope(principal), device_id)
+               responses=problem_responses(403, 404), summary="Revoke the device's token",
+               openapi_extra=rule_doc(cmd.RevokeDeviceToken))
+def revoke_token(device_id: UUID, request: Request, caller: CallerDep,
+                 container: ContainerDep) -> Response:
+    _, position = dispatch(request, container, caller, cmd.RevokeDeviceToken(device_id))
     response = Response(status_code=204)
     set_position(response, position)
     return response
@@ -331,32 +321,14 @@ def revoke_token(device_id: UUID, principal: PrincipalDep, container: ContainerD
              responses=problem_responses(401, 403, 404, 503),
              summary="Report that the device is alive (device token, or a user)",
              description="Presence lives in Redis for a short TTL; only coming online (here) "
-             "and going offline (the sweeper) are recorded as events.")
-def heartbeat(device_id: UUID, request: Request, container: ContainerDep,
-              credentials: BearerDep, response: Response) -> HeartbeatOut:
-    device, ctx = _heartbeat_caller(container, request, credentials, device_id)
-    now, position = record_heartbeat(_devices(container), _presence(container), device, ctx,
-                                     _ip(request))
+             "and going offline (the sweeper) are recorded as events.",
+             openapi_extra=rule_doc(cmd.RecordHeartbeat))
+def heartbeat(device_id: UUID, request: Request, caller: CallerDep, container: ContainerDep,
+              response: Response) -> HeartbeatOut:
+    now, position = dispatch(request, container, caller,
+                             cmd.RecordHeartbeat(device_id, _ip(request)))
     set_position(response, position)
     return HeartbeatOut(is_online=True, last_seen=now)
-
-
-def _heartbeat_caller(container: Container, request: Request,
-                      credentials: HTTPAuthorizationCredentials | None,
-                      device_id: UUID) -> tuple[Device, CommandContext]:
-    """The device itself (its current device token) or a user who may change it."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("authentication credentials were not provided")
-    try:
-        claims = container.tokens.device_claims(credentials.credentials)
-    except InvalidToken:
-        principal = current_principal(container, credentials)
-        device = _devices(container).get_device(device_id, write_scope(principal))
-        return device, CommandContext(principal.actor, request_id(request))
-    if claims.device_id != device_id:
-        raise PermissionDenied("a device token only reports its own device's heartbeat")
-    device = _devices(container).check_token(device_id, claims.token_id)
-    return device, CommandContext(Actor(ActorKind.DEVICE, str(device_id)), request_id(request))
 
 
 def _ip(request: Request) -> str | None:

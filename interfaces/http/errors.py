@@ -16,8 +16,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from application.authz import PermissionDenied
+from application.authz import PermissionDenied, Unauthenticated
 from application.common import ConcurrencyConflict
+from application.rules import RULES
 from domain.accounts import (
     AccountDisabled,
     EmailAlreadyRegistered,
@@ -61,6 +62,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (ConcurrencyConflict, 409),
     (InvalidCredentials, 401),
     (InvalidToken, 401),
+    (Unauthenticated, 401),
     (AccountDisabled, 403),
     (PermissionDenied, 403),
     (WrongPassword, 400),
@@ -94,12 +96,6 @@ STATUS: list[tuple[type[Exception], int]] = [
 PROBLEM = "application/problem+json"
 UNAVAILABLE = (OperationalError, InterfaceError, PsycopgOperationalError, PoolTimeout,
                RedisConnectionError, RedisTimeoutError)
-
-
-class Unauthenticated(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None,
@@ -148,6 +144,11 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault("400", _problem_doc("The body could not be parsed"))
             if operation.get("security"):
                 responses.setdefault("401", _problem_doc("Missing or invalid credentials"))
+            rule = RULES.get(operation.get("x-authorization", ""))
+            if rule is not None:
+                who = f"**Who may call:** {rule.summary} (rule `{rule.name}`)."
+                operation["description"] = "\n\n".join(
+                    filter(None, (operation.get("description"), who)))
             if "health" not in operation.get("tags", ()):
                 responses.setdefault("503", _problem_doc(
                     "A backing service (PostgreSQL, Redis) is unavailable", headers=retry_after))
@@ -180,10 +181,6 @@ def install_error_handlers(app: FastAPI) -> None:
             loc = ["body", exc.field] if exc.field else ["body"]
             return problem(status, exc.detail, headers, errors=[{"loc": loc, "msg": exc.detail}])
         return problem(status, exc.detail, headers)
-
-    @app.exception_handler(Unauthenticated)
-    async def unauthenticated(_: Request, exc: Unauthenticated) -> JSONResponse:
-        return problem(401, exc.detail, {"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

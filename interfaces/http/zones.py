@@ -9,18 +9,22 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import owning_client, tenant_filter, visible_row, write_scope
+from application.authz import tenant_filter, visible_row
+from application.commands import playback as cmd
 from application.playback import zone_state
+from application.rules import TENANT_READ
 from domain.playback import PlaybackError
 from domain.zone import Zone
 from infra.bootstrap import Container
 from interfaces.http.deps import (
+    CallerDep,
     ContainerDep,
     PageDep,
     PrincipalDep,
-    UserCtx,
     WaitForPosition,
+    dispatch,
     paginated,
+    rule_doc,
     set_position,
 )
 from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
@@ -82,7 +86,8 @@ class ZonePatch(BaseModel):
         None, description="folders played when the zone's music schedules end (empty: stop)")
 
 
-@zones.get("/", response_model=Page[ZoneOut], summary="List zones")
+@zones.get("/", response_model=Page[ZoneOut], summary="List zones",
+           openapi_extra=rule_doc(TENANT_READ))
 def list_zones(request: Request, principal: PrincipalDep, container: ContainerDep,
                page: PageDep, wait: WaitForPosition = None) -> dict[str, Any]:
     container.wait_for_playback(wait)
@@ -92,40 +97,38 @@ def list_zones(request: Request, principal: PrincipalDep, container: ContainerDe
 
 
 @zones.post("/", status_code=201, response_model=ZoneOut,
-            responses=problem_responses(403, 422), summary="Create a zone")
-def create_zone(body: ZoneIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+            responses=problem_responses(403, 422), summary="Create a zone",
+            openapi_extra=rule_doc(cmd.CreateZone))
+def create_zone(body: ZoneIn, request: Request, caller: CallerDep, container: ContainerDep,
                 response: Response) -> ZoneOut:
-    zone, position = container.playback.create_zone(ctx, owning_client(principal),
-                                                     **body.model_dump())
+    zone, position = dispatch(request, container, caller, cmd.CreateZone(**body.model_dump()))
     set_position(response, position)
     return _zone_out(_zone_row(zone))
 
 
 @zones.get("/{zone_id}/", response_model=ZoneOut, responses=problem_responses(404),
-           summary="One zone")
+           summary="One zone", openapi_extra=rule_doc(TENANT_READ))
 def get_zone(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
              wait: WaitForPosition = None) -> ZoneOut:
     return _zone_out(_visible_row(container, principal, zone_id, wait))
 
 
 @zones.patch("/{zone_id}/", response_model=ZoneOut, responses=problem_responses(403, 404, 422),
-             summary="Change a zone")
-def update_zone(zone_id: UUID, body: ZonePatch, principal: PrincipalDep,
-                container: ContainerDep, ctx: UserCtx, response: Response) -> ZoneOut:
-    if body.fallback_folder_ids:  # the client's own folders only
-        owner = container.playback.get_zone(zone_id, write_scope(principal)).client_id
-        container.catalog.check_folders(owner, body.fallback_folder_ids)
-    zone, position = container.playback.change_zone(
-        ctx, write_scope(principal), zone_id, **body.model_dump(exclude_none=True))
+             summary="Change a zone", openapi_extra=rule_doc(cmd.ChangeZone))
+def update_zone(zone_id: UUID, body: ZonePatch, request: Request, caller: CallerDep,
+                container: ContainerDep, response: Response) -> ZoneOut:
+    zone, position = dispatch(request, container, caller, cmd.ChangeZone(
+        zone_id, body.model_dump(exclude_none=True)))
     set_position(response, position)
     return _zone_out(_zone_row(zone))
 
 
 @zones.delete("/{zone_id}/", status_code=204, response_class=Response,
-              responses=problem_responses(403, 404), summary="Delete a zone")
-def delete_zone(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
-                ctx: UserCtx) -> Response:
-    _, position = container.playback.delete_zone(ctx, write_scope(principal), zone_id)
+              responses=problem_responses(403, 404), summary="Delete a zone",
+              openapi_extra=rule_doc(cmd.DeleteZone))
+def delete_zone(zone_id: UUID, request: Request, caller: CallerDep,
+                container: ContainerDep) -> Response:
+    _, position = dispatch(request, container, caller, cmd.DeleteZone(zone_id))
     response = Response(status_code=204)
     set_position(response, position)
     return response
@@ -161,7 +164,7 @@ def state_body(state: dict[str, Any], container: Container,
 
 
 @playback.get("/state/", summary="A zone's playback state (with its queue)",
-              responses=problem_responses(404))
+              responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ))
 def get_state(principal: PrincipalDep, container: ContainerDep,
               zone_id: Annotated[UUID, Query()], wait: WaitForPosition = None
               ) -> dict[str, Any]:
@@ -198,51 +201,50 @@ def _answer(container: Container, response: Response, result: tuple[Zone, int | 
 
 
 @playback.post("/play/", summary="Play folders (playlists) or tracks in a zone",
-               responses=problem_responses(403, 404, 409, 422))
-def play(body: PlayIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+               responses=problem_responses(403, 404, 409, 422),
+               openapi_extra=rule_doc(cmd.Play))
+def play(body: PlayIn, request: Request, caller: CallerDep, container: ContainerDep,
          response: Response) -> dict[str, Any]:
-    zone = container.playback.get_zone(body.zone_id, write_scope(principal))
-    folders = [*body.folder_ids, *body.playlist_ids]
-    items = container.catalog.queue_items(zone.client_id, folders, body.track_ids)
-    source = {"folder_ids": [str(f) for f in folders],
-              "track_ids": [str(t) for t in body.track_ids]}
-    return _answer(container, response, container.playback.play(
-        ctx, zone.client_id, body.zone_id, items, shuffle=body.shuffle, source=source))
+    return _answer(container, response, dispatch(request, container, caller, cmd.Play(
+        body.zone_id, folder_ids=(*body.folder_ids, *body.playlist_ids),
+        track_ids=tuple(body.track_ids), shuffle=body.shuffle)))
 
 
-def _simple(name: str, summary: str) -> None:
-    def command(body: ZoneCommand, principal: PrincipalDep, container: ContainerDep,
-                ctx: UserCtx, response: Response) -> dict[str, Any]:
-        action = getattr(container.playback, name)
-        return _answer(container, response, action(ctx, write_scope(principal), body.zone_id))
+def _simple(command: type[cmd.ZoneCommand], summary: str) -> None:
+    def route(body: ZoneCommand, request: Request, caller: CallerDep, container: ContainerDep,
+              response: Response) -> dict[str, Any]:
+        return _answer(container, response,
+                       dispatch(request, container, caller, command(body.zone_id)))
 
-    command.__name__ = name
-    playback.post(f"/{name}/", summary=summary,
-                  responses=problem_responses(403, 404, 409))(command)
+    name = command.__name__.lower()
+    route.__name__ = name
+    playback.post(f"/{name}/", summary=summary, responses=problem_responses(403, 404, 409),
+                  openapi_extra=rule_doc(command))(route)
 
 
-_simple("pause", "Pause the music")
-_simple("resume", "Resume the music")
-_simple("next", "Skip to the next track (or skip the announcement playing)")
-_simple("previous", "Go back to the previous track")
+_simple(cmd.Pause, "Pause the music")
+_simple(cmd.Resume, "Resume the music")
+_simple(cmd.Next, "Skip to the next track (or skip the announcement playing)")
+_simple(cmd.Previous, "Go back to the previous track")
 
 
 @playback.post("/volume/", summary="Set a zone's volume (0–100)",
-               responses=problem_responses(403, 404, 422))
-def volume(body: VolumeIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+               responses=problem_responses(403, 404, 422),
+               openapi_extra=rule_doc(cmd.SetVolume))
+def volume(body: VolumeIn, request: Request, caller: CallerDep, container: ContainerDep,
            response: Response) -> dict[str, Any]:
-    return _answer(container, response, container.playback.set_volume(
-        ctx, write_scope(principal), body.zone_id, body.volume))
+    return _answer(container, response, dispatch(
+        request, container, caller, cmd.SetVolume(body.zone_id, volume=body.volume)))
 
 
 @playback.post("/seek/", summary="Seek within the current track",
-               responses=problem_responses(403, 404, 409, 422))
-def seek(body: SeekIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+               responses=problem_responses(403, 404, 409, 422),
+               openapi_extra=rule_doc(cmd.Seek))
+def seek(body: SeekIn, request: Request, caller: CallerDep, container: ContainerDep,
          response: Response) -> dict[str, Any]:
     if body.position_ms is None and body.position is None:
         raise PlaybackError("give position_ms (or position in seconds)", field="position_ms")
     position_ms = body.position_ms if body.position_ms is not None else int(
         (body.position or 0) * 1000)
-    return _answer(container, response, container.playback.seek(
-        ctx, write_scope(principal), body.zone_id, position_ms))
-
+    return _answer(container, response, dispatch(
+        request, container, caller, cmd.Seek(body.zone_id, position_ms=position_ms)))

@@ -1,9 +1,10 @@
 """Devices through HTTP, with the real event store, read model (projected) and Redis presence.
 
-The devices context is not wired into the composition root yet, so this module
-builds a small app of its own around the session's servers: the session
-`container` supplies settings, tokens, accounts (users sign up through the
-full app) and Redis; zones are plain ids mapped to their client here.
+This module builds a small app of its own around the session's servers: the
+session `container` supplies settings, tokens, accounts (users sign up through
+the full app), the session cache and Redis; zones are plain ids mapped to
+their client here, and the app's own dispatcher and session guard carry the
+devices commands exactly as the composition root wires them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from fastapi.testclient import TestClient
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from application.commands import devices as device_commands
+from application.common import owner_lookup
 from application.devices import DevicesApplication
+from application.dispatch import Dispatcher
+from application.sessions import SessionGuard
 from domain.accounts import InvalidToken
 from domain.base import Actor, CommandContext
 from domain.device import (
@@ -38,9 +43,9 @@ from domain.device import (
     TooManyDevices,
 )
 from infra.bootstrap import Container
-from infra.postgres import construct_view
+from infra.postgres import construct_view, schema_lock
 from infra.postgres.devices_view import PostgresDevicesView
-from infra.presence import Presence, PresenceSweeper
+from infra.presence import Presence, PresenceSweeper, record_heartbeat
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
 from infra.security import TokenService
 from infra.settings import Settings
@@ -77,6 +82,8 @@ class DevicesContainer:
     devices: DevicesApplication
     devices_view: PostgresDevicesView
     presence: Presence
+    guard: SessionGuard
+    dispatcher: Dispatcher
     zones: dict[UUID, UUID] = field(default_factory=dict)
 
     def wait_for_devices(self, position: int | None, timeout: float = 5.0) -> None:
@@ -131,18 +138,26 @@ def build_app(parts: DevicesContainer) -> FastAPI:
 @pytest.fixture(scope="module")
 def harness(container: Container, client: TestClient) -> Iterator[Harness]:
     zones: dict[UUID, UUID] = {}
-    devices = DevicesApplication(container.es_env, zone_owner=zones.get)
-    view = construct_view(DevicesProjection.name, PostgresDevicesView, container.es_env)
+    with schema_lock(container.database_url):  # runners may be creating tables too
+        devices = DevicesApplication(container.es_env, zone_owner=zones.get)
+        view = construct_view(DevicesProjection.name, PostgresDevicesView, container.es_env)
     projection = SupervisedProjection(
         ProjectionSpec(DevicesApplication, DevicesProjection, PostgresDevicesView),
         container.es_env, container.database_url)
     projection.start()
     statuses = pytest.MonkeyPatch()
     statuses.setattr(errors, "STATUS", [*DEVICE_STATUS, *errors.STATUS])
+    presence = Presence(container.redis, container.settings.redis_prefix)
+    guard = SessionGuard(container.tokens, container.auth_cache, container.accounts, devices)
+    devices.observe_saves(guard.saved)
+    dispatcher = Dispatcher({"zone": zones.get, "device": owner_lookup(devices.get_device)})
+    dispatcher.register_all(device_commands.handlers(
+        devices, lambda client_id: container.accounts.get_client(client_id).max_devices,
+        lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip)))
     parts = DevicesContainer(
         settings=container.settings, tokens=container.tokens, accounts=container.accounts,
-        devices=devices, devices_view=view,
-        presence=Presence(container.redis, container.settings.redis_prefix), zones=zones)
+        devices=devices, devices_view=view, presence=presence, guard=guard,
+        dispatcher=dispatcher, zones=zones)
     with TestClient(build_app(parts)) as http:
         yield Harness(http, parts, client)
     statuses.undo()

@@ -1,0 +1,131 @@
+"""Zones and their playback: what dashboards, devices and schedules command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from application.dispatch import Command, Handler
+from application.playback import PlaybackApplication, Result
+from application.ports import Catalog
+from application.rules import CLIENT_MEMBER, TENANT_WRITE, ZONE_CONTROL, Grant
+from domain.base import CommandContext
+
+
+@dataclass(frozen=True)
+class CreateZone(Command[Result]):
+    rule = CLIENT_MEMBER
+    name: str
+    description: str = ""
+    default_volume: int = 70
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class ChangeZone(Command[Result]):
+    rule, target_kind = TENANT_WRITE, "zone"
+    zone_id: UUID
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeleteZone(Command[Result]):
+    rule, target_kind = TENANT_WRITE, "zone"
+    zone_id: UUID
+
+
+@dataclass(frozen=True)
+class ZoneCommand(Command[Result]):
+    """A live command on one zone: its client's users, admins, its devices."""
+
+    rule, target_kind = ZONE_CONTROL, "zone"
+    zone_id: UUID
+
+
+@dataclass(frozen=True)
+class Play(ZoneCommand):
+    folder_ids: tuple[UUID, ...] = ()
+    track_ids: tuple[UUID, ...] = ()
+    shuffle: bool = False
+
+
+@dataclass(frozen=True)
+class Pause(ZoneCommand):
+    message = "pause"
+
+
+@dataclass(frozen=True)
+class Resume(ZoneCommand):
+    message = "resume"
+
+
+@dataclass(frozen=True)
+class Next(ZoneCommand):
+    message = "next"
+
+
+@dataclass(frozen=True)
+class Previous(ZoneCommand):
+    message = "previous"
+
+
+@dataclass(frozen=True)
+class SetVolume(ZoneCommand):
+    message = "volume"
+    volume: int
+
+
+@dataclass(frozen=True)
+class Seek(ZoneCommand):
+    message = "seek"
+    position_ms: int
+
+
+@dataclass(frozen=True)
+class ReportEnded(ZoneCommand):
+    """A device heard the item of `play_seq` end (idempotent per play)."""
+
+    message = "ended"
+    play_seq: int
+    queue_position: int | None = None
+
+
+def handlers(playback: PlaybackApplication,
+             catalog: Catalog) -> list[tuple[type[Any], Handler]]:
+    def simple(method: Callable[[CommandContext, UUID | None, UUID], Result]) -> Handler:
+        return lambda c, g, ctx: method(ctx, g.scope, c.zone_id)
+
+    def create(c: CreateZone, g: Grant, ctx: CommandContext) -> Result:
+        assert g.scope is not None  # CLIENT_MEMBER: the caller's client
+        return playback.create_zone(ctx, g.scope, name=c.name, description=c.description,
+                                    default_volume=c.default_volume, timezone=c.timezone)
+
+    def change(c: ChangeZone, g: Grant, ctx: CommandContext) -> Result:
+        if c.changes.get("fallback_folder_ids"):  # the zone's client's own folders only
+            assert g.owner is not None
+            catalog.check_folders(g.owner, c.changes["fallback_folder_ids"])
+        return playback.change_zone(ctx, g.scope, c.zone_id, **c.changes)
+
+    def play(c: Play, g: Grant, ctx: CommandContext) -> Result:
+        assert g.owner is not None
+        items = catalog.queue_items(g.owner, c.folder_ids, c.track_ids)
+        source = {"folder_ids": [str(f) for f in c.folder_ids],
+                  "track_ids": [str(t) for t in c.track_ids]}
+        return playback.play(ctx, g.scope, c.zone_id, items, shuffle=c.shuffle, source=source)
+
+    return [
+        (CreateZone, create),
+        (ChangeZone, change),
+        (DeleteZone, simple(playback.delete_zone)),
+        (Play, play),
+        (Pause, simple(playback.pause)),
+        (Resume, simple(playback.resume)),
+        (Next, simple(playback.next)),
+        (Previous, simple(playback.previous)),
+        (SetVolume, lambda c, g, ctx: playback.set_volume(ctx, g.scope, c.zone_id, c.volume)),
+        (Seek, lambda c, g, ctx: playback.seek(ctx, g.scope, c.zone_id, c.position_ms)),
+        (ReportEnded, lambda c, g, ctx: playback.report_ended(
+            ctx, g.scope, c.zone_id, play_seq=c.play_seq, queue_position=c.queue_position)),
+    ]

@@ -1,0 +1,47 @@
+"""Wires every context's command handlers into the one dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from application.accounts import AccountsApplication
+from application.commands import devices as device_commands
+from application.commands import playback as playback_commands
+from application.common import owner_lookup
+from application.devices import DevicesApplication
+from application.dispatch import Dispatcher, Limiter
+from application.library import LibraryApplication
+from application.playback import PlaybackApplication
+from application.ports import Catalog
+from application.scheduling import SchedulingApplication
+from domain.base import NotFound
+
+
+def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplication,
+                     playback: PlaybackApplication, devices: DevicesApplication,
+                     scheduling: SchedulingApplication, catalog: Catalog,
+                     heartbeat: device_commands.Heartbeat,
+                     limiter: Limiter | None = None) -> Dispatcher:
+    dispatcher = Dispatcher({
+        "zone": owner_lookup(playback.get_zone),
+        "device": owner_lookup(devices.get_device),
+        "folder": owner_lookup(library.get_folder),
+        "track": owner_lookup(library.get_track),
+        "announcement": owner_lookup(library.get_announcement),
+        "schedule": owner_lookup(scheduling.get_schedule),
+        "client": _client_lookup(accounts),
+    }, limiter=limiter)
+    dispatcher.register_all(playback_commands.handlers(playback, catalog))
+    dispatcher.register_all(device_commands.handlers(
+        devices, lambda client_id: accounts.get_client(client_id).max_devices, heartbeat))
+    return dispatcher
+
+
+def _client_lookup(accounts: AccountsApplication) -> Callable[[Any], Any]:
+    def owner(client_id: Any) -> Any:
+        try:
+            return accounts.get_client(client_id).id
+        except NotFound:
+            return None
+    return owner
