@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from application.accounts import AccountsApplication
-from application.authz import PermissionDenied, Principal, require_admin, require_role
+from application.authz import PermissionDenied, Principal, require_role
 from application.common import last_position, retry_on_conflict
 from domain.accounts import (
     AccountsError,
@@ -48,7 +48,10 @@ def require_staff(principal: Principal) -> None:
 
 
 class AccountsAdmin:
-    """Admin commands over the AccountsApplication (its event store and rules)."""
+    """Admin commands over the AccountsApplication (its event store and rules).
+
+    Who may run them is decided before they get here: the dispatcher applies the
+    ADMIN rule (`application.commands.admin`)."""
 
     def __init__(self, accounts: AccountsApplication) -> None:
         self.accounts = accounts
@@ -56,12 +59,11 @@ class AccountsAdmin:
     # -- clients -----------------------------------------------------------------
 
     def create_client(
-        self, principal: Principal, ctx: CommandContext, *, name: str, email: str,
+        self, ctx: CommandContext, *, name: str, email: str,
         phone: str = "", tier: Tier = Tier.BASIC, subscription_start: date | None = None,
         subscription_end: date | None = None, max_devices: int = 5, max_storage_gb: int = 10,
     ) -> tuple[Client, int | None]:
         """Register a client; its subscription starts today unless told otherwise."""
-        require_admin(principal)
         start = subscription_start or self.accounts.clock().date()
         return self._register_client(
             ctx, name=name, email=email, phone=phone, tier=tier, subscription_start=start,
@@ -80,11 +82,10 @@ class AccountsAdmin:
 
     @retry_on_conflict
     def update_client(
-        self, principal: Principal, ctx: CommandContext, client_id: UUID, **changes: Any
+        self, ctx: CommandContext, client_id: UUID, **changes: Any
     ) -> tuple[Client, int | None]:
         """Contact details, subscription (tier, period, limits) and status, as one
         save: each kind of change is its own event."""
-        require_admin(principal)
         _check_fields(changes, CONTACT_FIELDS | SUBSCRIPTION_FIELDS | {"status"})
         if "email" in changes:
             changes["email"] = normalise_email(changes["email"])
@@ -97,20 +98,18 @@ class AccountsAdmin:
         return client, last_position(self.accounts.save(client))
 
     def cancel_client(
-        self, principal: Principal, ctx: CommandContext, client_id: UUID
+        self, ctx: CommandContext, client_id: UUID
     ) -> tuple[Client, int | None]:
         """The admin panel's delete: the subscription is cancelled, nothing is lost
         (its users can no longer log in; setting the status back restores it)."""
-        require_admin(principal)
         return self.accounts.change_client_status(ctx, client_id, SubscriptionStatus.CANCELLED)
 
     # -- users -------------------------------------------------------------------
 
     def create_user(
-        self, principal: Principal, ctx: CommandContext, *, email: str, password: str,
+        self, ctx: CommandContext, *, email: str, password: str,
         name: str, role: Role, client_id: UUID | None, phone: str = "", timezone: str = "UTC",
     ) -> tuple[User, int | None]:
-        require_admin(principal)
         if Role(role) is Role.CLIENT and client_id is None:
             raise RoleNeedsClient("a user with the client role needs a client_id")
         return self.accounts.create_user(
@@ -122,8 +121,8 @@ class AccountsAdmin:
     def update_user(
         self, principal: Principal, ctx: CommandContext, user_id: UUID, **changes: Any
     ) -> tuple[User, int | None]:
-        """Profile, role and the active flag; each kind of change is its own event."""
-        require_admin(principal)
+        """Profile, role and the active flag; each kind of change is its own event.
+        `principal` is the admin acting: they may not lock themselves out."""
         _check_fields(changes, PROFILE_FIELDS | {"role", "is_active"})
         role = Role(changes["role"]) if "role" in changes else None
         is_active = changes.get("is_active")

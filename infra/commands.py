@@ -6,8 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from application.accounts import AccountsApplication
+from application.commands import admin as admin_commands
 from application.commands import devices as device_commands
 from application.commands import playback as playback_commands
+from application.commands import schedules as schedule_commands
 from application.common import owner_lookup
 from application.devices import DevicesApplication
 from application.dispatch import Dispatcher, Limiter
@@ -35,6 +37,8 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
     dispatcher.register_all(playback_commands.handlers(playback, catalog))
     dispatcher.register_all(device_commands.handlers(
         devices, lambda client_id: accounts.get_client(client_id).max_devices, heartbeat))
+    dispatcher.register_all(schedule_commands.handlers(scheduling))
+    dispatcher.register_all(admin_commands.handlers(accounts))
     return dispatcher
 
 

@@ -1,7 +1,8 @@
 """`/api/admin/`: the admin panel across all clients (the seed's Admin table).
 
-Staff and admins read; only admins change, and every change is an event of the
-accounts context whose actor is the admin. Client users get 403 on every route.
+Staff and admins read (STAFF_READ); only admins change (the ADMIN rule, applied
+by the command dispatcher), and every change is an event of the accounts
+context whose actor is the admin. Client users get 403 on every route.
 Deleting never loses data: a client is cancelled, a user deactivated.
 Lists read the read models; send a command's `X-Event-Position` back as
 `X-Wait-For-Position` to read your own writes.
@@ -16,8 +17,11 @@ from uuid import UUID
 from eventsourcing.application import Application
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from application.admin import AccountsAdmin, require_staff
-from application.authz import Principal, require_admin
+from application.admin import require_staff
+from application.authz import Caller, Principal
+from application.commands import admin as cmd
+from application.dispatch import Command
+from application.rules import ADMIN, STAFF_READ
 from domain.accounts import Role, SubscriptionStatus, Tier
 from domain.base import NotFound
 from domain.quota import GB
@@ -38,12 +42,14 @@ from interfaces.http.admin_schemas import (
     UserStats,
 )
 from interfaces.http.deps import (
+    CallerDep,
     ContainerDep,
     PageDep,
     PrincipalDep,
-    UserCtx,
     WaitForPosition,
+    dispatch,
     paginated,
+    rule_doc,
     set_position,
 )
 from interfaces.http.devices import DeviceOut, devices_out
@@ -59,14 +65,16 @@ def staff_principal(principal: PrincipalDep) -> Principal:
     return principal
 
 
-def admin_principal(principal: PrincipalDep) -> Principal:
-    require_admin(principal)
-    return principal
+def admins_first(caller: CallerDep) -> None:
+    """Refuse a caller the ADMIN rule refuses before the body is read, so a client
+    user gets 403 even for a malformed body. Only an early answer: the dispatcher
+    applies the rule to the command itself."""
+    ADMIN.grant(caller, None, None)
 
 
-# Checked before the body is read: a client user gets 403 even for a malformed body.
 StaffDep = Annotated[Principal, Depends(staff_principal)]
-AdminDep = Annotated[Principal, Depends(admin_principal)]
+ADMINS_FIRST = [Depends(admins_first)]
+READS = rule_doc(STAFF_READ)
 Search = Annotated[str | None, Query(max_length=100, pattern=PLAIN,
                                      description="part of the name or email, any case")]
 ClientIdQ = Annotated[UUID | None, Query(description="only this client's")]
@@ -74,15 +82,26 @@ ActiveQ = Annotated[bool | None, Query(description="only active (true) or inacti
 READ = problems(401, 403, 422, 504)
 
 
-def _admin(container: Container) -> AccountsAdmin:
-    return AccountsAdmin(container.accounts)
+def _changed(request: Request, container: Container, caller: Caller, command: Command[Any],
+             response: Response) -> Any:
+    """Dispatch an admin command; the changed client or user."""
+    changed, position = dispatch(request, container, caller, command)
+    set_position(response, position)
+    return changed
+
+
+def _no_content(request: Request, container: Container, caller: Caller,
+                command: Command[Any]) -> Response:
+    response = Response(status_code=204)
+    _changed(request, container, caller, command, response)
+    return response
 
 
 # -- clients ----------------------------------------------------------------------------
 
 
 @router.get("/clients/", response_model=Page[ClientRow], responses=READ,
-            summary="List clients (staff and admins)")
+            summary="List clients (staff and admins)", openapi_extra=READS)
 def list_clients(request: Request, principal: StaffDep, container: ContainerDep,
                  page: PageDep, tier: Tier | None = None,
                  status: SubscriptionStatus | None = None, is_active: ActiveQ = None,
@@ -95,17 +114,18 @@ def list_clients(request: Request, principal: StaffDep, container: ContainerDep,
 
 
 @router.post("/clients/", status_code=201, response_model=ClientOut,
-             responses=problems(401, 403, 422), summary="Create a client (admins)")
-def create_client(body: ClientIn, principal: AdminDep, container: ContainerDep, ctx: UserCtx,
+             responses=problems(401, 403, 422), summary="Create a client (admins)",
+             dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.CreateClient))
+def create_client(body: ClientIn, request: Request, caller: CallerDep, container: ContainerDep,
                   response: Response) -> ClientOut:
-    client, position = _admin(container).create_client(principal, ctx, **body.command_fields())
-    set_position(response, position)
-    return ClientOut.of(client)
+    return ClientOut.of(_changed(request, container, caller,
+                                 cmd.CreateClient(**body.command_fields()), response))
 
 
 @router.get("/clients/{client_id}/", response_model=AdminClientOut,
             responses=problems(401, 403, 404, 422, 504),
-            summary="One client with its usage: users, zones, devices, storage")
+            summary="One client with its usage: users, zones, devices, storage",
+            openapi_extra=READS)
 def get_client(client_id: UUID, principal: StaffDep, container: ContainerDep,
                wait: WaitForPosition = None) -> AdminClientOut:
     container.wait_for_accounts(wait)
@@ -135,33 +155,30 @@ def _usage(container: Container, row: dict[str, Any]) -> ClientUsage:
               summary="Change a client: details, subscription, limits, status (admins)",
               description="Contact details, the subscription (tier, period, limits) and the "
               "status are separate events (`DetailsChanged`, `SubscriptionChanged`, "
-              "`StatusChanged`), all recorded with the admin as actor.")
-def update_client(client_id: UUID, body: ClientPatch, principal: AdminDep,
-                  container: ContainerDep, ctx: UserCtx, response: Response) -> ClientOut:
-    client, position = _admin(container).update_client(principal, ctx, client_id,
-                                                       **body.changes())
-    set_position(response, position)
-    return ClientOut.of(client)
+              "`StatusChanged`), all recorded with the admin as actor.",
+              dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.ChangeClient))
+def update_client(client_id: UUID, body: ClientPatch, request: Request, caller: CallerDep,
+                  container: ContainerDep, response: Response) -> ClientOut:
+    return ClientOut.of(_changed(request, container, caller,
+                                 cmd.ChangeClient(client_id, body.changes()), response))
 
 
 @router.delete("/clients/{client_id}/", status_code=204, response_class=Response,
                responses=problems(401, 403, 404),
                summary="Cancel a client's subscription (admins; nothing is deleted)",
                description="Soft delete: the status becomes `cancelled` and its users can "
-               "no longer log in. PATCH `subscription_status: active` restores it.")
-def cancel_client(client_id: UUID, principal: AdminDep, container: ContainerDep,
-                  ctx: UserCtx) -> Response:
-    _, position = _admin(container).cancel_client(principal, ctx, client_id)
-    response = Response(status_code=204)
-    set_position(response, position)
-    return response
+               "no longer log in. PATCH `subscription_status: active` restores it.",
+               dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.CancelClient))
+def cancel_client(client_id: UUID, request: Request, caller: CallerDep,
+                  container: ContainerDep) -> Response:
+    return _no_content(request, container, caller, cmd.CancelClient(client_id))
 
 
 # -- storage and devices across clients ---------------------------------------------------
 
 
 @router.get("/storage/", response_model=Page[ClientStorage], responses=READ,
-            summary="Storage used by each client against its quota")
+            summary="Storage used by each client against its quota", openapi_extra=READS)
 def list_storage(request: Request, principal: StaffDep, container: ContainerDep,
                  page: PageDep, client_id: ClientIdQ = None, tier: Tier | None = None,
                  status: SubscriptionStatus | None = None, search: Search = None,
@@ -179,7 +196,8 @@ def list_storage(request: Request, principal: StaffDep, container: ContainerDep,
             summary="Devices of every client with their status",
             description="`is_online` in the results is live presence (Redis); the "
             "`is_online` filter uses recorded presence, which the sweeper brings in line "
-            "within `PRESENCE_SWEEP_SECONDS`. `X-Wait-For-Position` is a devices position.")
+            "within `PRESENCE_SWEEP_SECONDS`. `X-Wait-For-Position` is a devices position.",
+            openapi_extra=READS)
 def list_devices(request: Request, principal: StaffDep, container: ContainerDep,
                  page: PageDep, client_id: ClientIdQ = None, is_online: bool | None = None,
                  wait: WaitForPosition = None) -> dict[str, Any]:
@@ -193,7 +211,8 @@ def list_devices(request: Request, principal: StaffDep, container: ContainerDep,
 
 
 @router.get("/users/", response_model=Page[UserRow], responses=READ,
-            summary="List users of every client, and staff (staff and admins)")
+            summary="List users of every client, and staff (staff and admins)",
+            openapi_extra=READS)
 def list_users(request: Request, principal: StaffDep, container: ContainerDep,
                page: PageDep, client_id: ClientIdQ = None, role: Role | None = None,
                is_active: ActiveQ = None, search: Search = None,
@@ -207,16 +226,17 @@ def list_users(request: Request, principal: StaffDep, container: ContainerDep,
 
 @router.post("/users/", status_code=201, response_model=UserOut,
              responses=problems(401, 403, 404, 409, 422),
-             summary="Create a user of a client, or a staff or admin user (admins)")
-def create_user(body: UserIn, principal: AdminDep, container: ContainerDep, ctx: UserCtx,
+             summary="Create a user of a client, or a staff or admin user (admins)",
+             dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.CreateUser))
+def create_user(body: UserIn, request: Request, caller: CallerDep, container: ContainerDep,
                 response: Response) -> UserOut:
-    user, position = _admin(container).create_user(principal, ctx, **body.model_dump())
-    set_position(response, position)
-    return UserOut.of(user)
+    return UserOut.of(_changed(request, container, caller, cmd.CreateUser(**body.model_dump()),
+                               response))
 
 
 @router.get("/users/{user_id}/", response_model=UserRow,
-            responses=problems(401, 403, 404, 422, 504), summary="One user")
+            responses=problems(401, 403, 404, 422, 504), summary="One user",
+            openapi_extra=READS)
 def get_user(user_id: UUID, principal: StaffDep, container: ContainerDep,
              wait: WaitForPosition = None) -> UserRow:
     container.wait_for_accounts(wait)
@@ -230,30 +250,29 @@ def get_user(user_id: UUID, principal: StaffDep, container: ContainerDep,
               responses=problems(401, 403, 404, 409, 422),
               summary="Change a user's profile, role or active flag (admins)",
               description="An admin cannot remove their own admin role or deactivate "
-              "themselves (403).")
-def update_user(user_id: UUID, body: UserPatch, principal: AdminDep, container: ContainerDep,
-                ctx: UserCtx, response: Response) -> UserOut:
-    user, position = _admin(container).update_user(principal, ctx, user_id, **body.changes())
-    set_position(response, position)
-    return UserOut.of(user)
+              "themselves (403).",
+              dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.ChangeUser))
+def update_user(user_id: UUID, body: UserPatch, request: Request, caller: CallerDep,
+                container: ContainerDep, response: Response) -> UserOut:
+    return UserOut.of(_changed(request, container, caller,
+                               cmd.ChangeUser(user_id, body.changes()), response))
 
 
 @router.delete("/users/{user_id}/", status_code=204, response_class=Response,
                responses=problems(401, 403, 404),
-               summary="Deactivate a user (admins; nothing is deleted)")
-def deactivate_user(user_id: UUID, principal: AdminDep, container: ContainerDep,
-                    ctx: UserCtx) -> Response:
-    _, position = _admin(container).deactivate_user(principal, ctx, user_id)
-    response = Response(status_code=204)
-    set_position(response, position)
-    return response
+               summary="Deactivate a user (admins; nothing is deleted)",
+               dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.DeactivateUser))
+def deactivate_user(user_id: UUID, request: Request, caller: CallerDep,
+                    container: ContainerDep) -> Response:
+    return _no_content(request, container, caller, cmd.DeactivateUser(user_id))
 
 
 # -- statistics ---------------------------------------------------------------------------
 
 
 @router.get("/stats/", response_model=Stats, responses=problems(401, 403, 504),
-            summary="System statistics: clients, users, zones, devices, storage, events")
+            summary="System statistics: clients, users, zones, devices, storage, events",
+            openapi_extra=READS)
 def stats(principal: StaffDep, container: ContainerDep,
           wait: WaitForPosition = None) -> Stats:
     container.wait_for_accounts(wait)

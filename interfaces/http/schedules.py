@@ -9,22 +9,27 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import owning_client, tenant_filter, visible_row, write_scope
+from application.authz import tenant_filter, visible_row
+from application.commands import schedules as cmd
+from application.rules import TENANT_READ
 from domain.schedule import MAX_PRIORITY, InvalidSchedule, Schedule
 from interfaces.http.deps import (
+    CallerDep,
     ContainerDep,
     PageDep,
     PrincipalDep,
-    UserCtx,
     WaitForPosition,
+    dispatch,
     paginated,
+    rule_doc,
     set_position,
 )
-from interfaces.http.schemas import Page, problem_responses
+from interfaces.http.schemas import ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=ONE_LINE), ONE_LINE_CHECK]
 Day = Annotated[int, Field(ge=0, le=6)]
 Priority = Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
 ClockTime = Annotated[str, Field(pattern=r"^\d{2}:\d{2}:\d{2}$", examples=["08:30:00"],
@@ -134,7 +139,8 @@ def _rule(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/", response_model=Page[ScheduleOut], summary="List schedules",
-            description="Highest priority first, then by name.")
+            description="Highest priority first, then by name.",
+            openapi_extra=rule_doc(TENANT_READ))
 def list_schedules(
     request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
     zone_id: Annotated[UUID | None, Query(description="only schedules of this zone")] = None,
@@ -149,16 +155,17 @@ def list_schedules(
 
 
 @router.post("/", status_code=201, response_model=ScheduleOut, summary="Create a schedule",
-             responses=problem_responses(403, 404, 422))
-def create_schedule(body: ScheduleIn, principal: PrincipalDep, container: ContainerDep,
-                    ctx: UserCtx, response: Response) -> ScheduleOut:
+             responses=problem_responses(403, 404, 422),
+             openapi_extra=rule_doc(cmd.CreateSchedule))
+def create_schedule(body: ScheduleIn, request: Request, caller: CallerDep,
+                    container: ContainerDep, response: Response) -> ScheduleOut:
     fields = body.model_dump(exclude={"is_active"})
-    return _answer(response, container.scheduling.create_schedule(
-        ctx, owning_client(principal), _rule(fields), body.is_active))
+    return _answer(response, dispatch(request, container, caller, cmd.CreateSchedule(
+        _rule(fields), body.is_active)))
 
 
 @router.get("/{schedule_id}/", response_model=ScheduleOut, summary="One schedule",
-            responses=problem_responses(404))
+            responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ))
 def get_schedule(schedule_id: UUID, principal: PrincipalDep, container: ContainerDep,
                  wait: WaitForPosition = None) -> ScheduleOut:
     container.wait_for_scheduling(wait)
@@ -167,23 +174,26 @@ def get_schedule(schedule_id: UUID, principal: PrincipalDep, container: Containe
 
 
 @router.patch("/{schedule_id}/", response_model=ScheduleOut, summary="Change a schedule",
-              responses=problem_responses(403, 404, 422))
-def update_schedule(schedule_id: UUID, body: SchedulePatch, principal: PrincipalDep,
-                    container: ContainerDep, ctx: UserCtx, response: Response) -> ScheduleOut:
+              responses=problem_responses(403, 404, 422),
+              openapi_extra=rule_doc(cmd.ChangeSchedule))
+def update_schedule(schedule_id: UUID, body: SchedulePatch, request: Request,
+                    caller: CallerDep, container: ContainerDep, response: Response
+                    ) -> ScheduleOut:
     changes = body.model_dump(exclude_unset=True)
     is_active = changes.pop("is_active", None)
     for name in NOT_NULL:
         if name in changes and changes[name] is None:
             raise InvalidSchedule(f"{name} cannot be null (leave it out to keep it)", name)
-    return _answer(response, container.scheduling.change_schedule(
-        ctx, write_scope(principal), schedule_id, is_active=is_active, **_rule(changes)))
+    return _answer(response, dispatch(request, container, caller, cmd.ChangeSchedule(
+        schedule_id, _rule(changes), is_active)))
 
 
 @router.delete("/{schedule_id}/", status_code=204, response_class=Response,
-               summary="Delete a schedule", responses=problem_responses(403, 404))
-def delete_schedule(schedule_id: UUID, principal: PrincipalDep, container: ContainerDep,
-                    ctx: UserCtx) -> Response:
-    _, position = container.scheduling.delete_schedule(ctx, write_scope(principal), schedule_id)
+               summary="Delete a schedule", responses=problem_responses(403, 404),
+               openapi_extra=rule_doc(cmd.DeleteSchedule))
+def delete_schedule(schedule_id: UUID, request: Request, caller: CallerDep,
+                    container: ContainerDep) -> Response:
+    _, position = dispatch(request, container, caller, cmd.DeleteSchedule(schedule_id))
     response = Response(status_code=204)
     set_position(response, position)
     return response
@@ -191,9 +201,10 @@ def delete_schedule(schedule_id: UUID, principal: PrincipalDep, container: Conta
 
 @router.post("/{schedule_id}/toggle/", response_model=ScheduleOut,
              summary="Enable or disable a schedule (flips it when no body is given)",
-             responses=problem_responses(403, 404))
-def toggle_schedule(schedule_id: UUID, principal: PrincipalDep, container: ContainerDep,
-                    ctx: UserCtx, response: Response, body: ToggleIn | None = None
+             responses=problem_responses(403, 404),
+             openapi_extra=rule_doc(cmd.ToggleSchedule))
+def toggle_schedule(schedule_id: UUID, request: Request, caller: CallerDep,
+                    container: ContainerDep, response: Response, body: ToggleIn | None = None
                     ) -> ScheduleOut:
-    return _answer(response, container.scheduling.toggle(
-        ctx, write_scope(principal), schedule_id, body.is_active if body else None))
+    return _answer(response, dispatch(request, container, caller, cmd.ToggleSchedule(
+        schedule_id, body.is_active if body else None)))
