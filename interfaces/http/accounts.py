@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from application.authz import ensure_visible, tenant_filter, visible_row
+from application.rules import TENANT_READ
 from domain.base import NotFound
 from interfaces.http.deps import (
     ContainerDep,
@@ -18,6 +19,7 @@ from interfaces.http.deps import (
     PrincipalDep,
     WaitForPosition,
     paginated,
+    rule_doc,
     uuid_or_404,
 )
 from interfaces.http.schemas import ClientRow, Page, UserRow, problem_responses
@@ -26,7 +28,8 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 
 
 @router.get("/users/", response_model=Page[UserRow], responses=problem_responses(401),
-            summary="Users of the caller's client (all users for staff and admins)")
+            summary="Users of the caller's client (all users for staff and admins)",
+            openapi_extra=rule_doc(TENANT_READ))
 def list_users(request: Request, principal: PrincipalDep, container: ContainerDep,
                page: PageDep, wait: WaitForPosition = None) -> dict[str, Any]:
     container.wait_for_accounts(wait)
@@ -37,7 +40,7 @@ def list_users(request: Request, principal: PrincipalDep, container: ContainerDe
 
 
 @router.get("/users/{user_id}/", response_model=UserRow, responses=problem_responses(401, 404),
-            summary="One user")
+            summary="One user", openapi_extra=rule_doc(TENANT_READ))
 def get_user(user_id: str, principal: PrincipalDep, container: ContainerDep,
              wait: WaitForPosition = None) -> UserRow:
     container.wait_for_accounts(wait)
@@ -46,7 +49,8 @@ def get_user(user_id: str, principal: PrincipalDep, container: ContainerDep,
 
 
 @router.get("/clients/{client_id}/", response_model=ClientRow,
-            responses=problem_responses(401, 404), summary="One client (business)")
+            responses=problem_responses(401, 404), summary="One client (business)",
+            openapi_extra=rule_doc(TENANT_READ))
 def get_client(client_id: str, principal: PrincipalDep, container: ContainerDep,
                wait: WaitForPosition = None) -> ClientRow:
     container.wait_for_accounts(wait)

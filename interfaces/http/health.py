@@ -7,18 +7,21 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from interfaces.http.deps import ContainerDep
+from application.rules import PUBLIC
+from interfaces.http.deps import ContainerDep, rule_doc
 
 router = APIRouter(prefix="/api", tags=["health"])
 
 
-@router.get("/health/", summary="Liveness: the process answers")
+@router.get("/health/", summary="Liveness: the process answers",
+            openapi_extra=rule_doc(PUBLIC))
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/ready/", summary="Readiness: PostgreSQL, Redis and projection lag",
-            responses={503: {"description": "a backing service is down"}})
+            responses={503: {"description": "a backing service is down"}},
+            openapi_extra=rule_doc(PUBLIC))
 def ready(container: ContainerDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:

@@ -15,9 +15,17 @@ from pydantic import AwareDatetime, BaseModel
 
 from application.authz import Principal, tenant_filter, visible_row
 from application.playback import zone_state
+from application.rules import TENANT_READ
 from domain.base import NotFound
 from infra.bootstrap import Container
-from interfaces.http.deps import ContainerDep, PageDep, PrincipalDep, WaitForPosition, paginated
+from interfaces.http.deps import (
+    ContainerDep,
+    PageDep,
+    PrincipalDep,
+    WaitForPosition,
+    paginated,
+    rule_doc,
+)
 from interfaces.http.schemas import Page, problem_responses
 from interfaces.http.zones import state_body
 
@@ -66,7 +74,8 @@ def _zone_row(container: Container, principal: Principal, zone_id: UUID,
 @router.get("/api/zones/{zone_id}/history/", response_model=Page[HistoryEntry],
             responses=problem_responses(404), summary="A zone's events, oldest first",
             description="Each entry says when, who (user, device, schedule or system; with "
-            "the request's correlation id) and what changed.")
+            "the request's correlation id) and what changed.",
+            openapi_extra=rule_doc(TENANT_READ))
 def history(zone_id: UUID, request: Request, principal: PrincipalDep, container: ContainerDep,
             page: PageDep, since: Since = None, until: Until = None,
             wait: WaitForPosition = None) -> dict[str, Any]:
@@ -91,7 +100,8 @@ def state_at(container: Container, zone_id: UUID, at: datetime) -> dict[str, Any
 @router.get("/api/zones/{zone_id}/state/", responses=problem_responses(404, 422),
             summary="A zone's playback state at a past moment (time travel)",
             description="What was playing, where in it, the volume and any announcement, "
-            "exactly as the zone was at `at` (rebuilt from the stored events).")
+            "exactly as the zone was at `at` (rebuilt from the stored events).",
+            openapi_extra=rule_doc(TENANT_READ))
 def state(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
           at: Annotated[AwareDatetime, Query(description="ISO time with offset")],
           wait: WaitForPosition = None) -> dict[str, Any]:
@@ -104,7 +114,8 @@ def state(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
             summary="Proof of play: every track and announcement actually played",
             description="Plays overlapping [from, to], oldest first, each with how it ended "
             "(natural, skipped, interrupted, stopped; none yet while it plays) and the "
-            "schedule that caused it. `format=csv` returns every matching play as CSV.")
+            "schedule that caused it. `format=csv` returns every matching play as CSV.",
+            openapi_extra=rule_doc(TENANT_READ))
 def plays(request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
           zone_id: Annotated[UUID | None, Query()] = None, since: Since = None,
           until: Until = None, format: Literal["json", "csv"] = "json",  # noqa: A002

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from application.rules import PUBLIC
 from infra.storage import LocalStorage, local_file_response
-from interfaces.http.deps import ContainerDep
+from interfaces.http.deps import ContainerDep, rule_doc
 
 router = APIRouter(prefix="/api/media", tags=["media"])
 
@@ -17,6 +18,7 @@ router = APIRouter(prefix="/api/media", tags=["media"])
     responses={200: {"content": {"audio/mpeg": {}, "image/jpeg": {}}},
                206: {"description": "Partial content"},
                403: {"description": "Bad or expired signature"}, 404: {"description": "No file"}},
+    openapi_extra=rule_doc(PUBLIC),
 )
 def media(key: str, container: ContainerDep, exp: Annotated[str, Query()] = "",
           sig: Annotated[str, Query()] = "", ct: Annotated[str | None, Query()] = None
