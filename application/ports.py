@@ -122,3 +122,14 @@ class Catalog(Protocol):
 
     def announcement_item(self, client_id: UUID, announcement_id: UUID) -> AnnouncementItem:
         """The announcement, ready to play (NotFound, or AnnouncementNotReady)."""
+
+
+class IncomingFile(Protocol):
+    """A file received with a request (already spooled by the transport), not yet
+    staged or stored: commands carry it, their handlers store it once authorized."""
+
+    @property
+    def filename(self) -> str | None: ...
+
+    @property
+    def file(self) -> BinaryIO: ...

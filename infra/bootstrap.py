@@ -304,7 +304,7 @@ def bootstrap(
     presence = Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds)
     dispatcher = build_dispatcher(
         accounts=accounts, library=library, playback=playback, devices=devices,
-        scheduling=scheduling, catalog=catalog,
+        scheduling=scheduling, catalog=catalog, media=processor, settings=settings,
         heartbeat=lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip))
     sessions_accounts = session_state_projection(
         "session_state_accounts", lambda events: guard.saved(events, strict=True))

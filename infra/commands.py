@@ -7,23 +7,28 @@ from typing import Any
 
 from application.accounts import AccountsApplication
 from application.commands import admin as admin_commands
+from application.commands import announcements as announcement_commands
 from application.commands import devices as device_commands
+from application.commands import library as library_commands
 from application.commands import playback as playback_commands
 from application.commands import schedules as schedule_commands
 from application.common import owner_lookup
 from application.devices import DevicesApplication
 from application.dispatch import Dispatcher, Limiter
 from application.library import LibraryApplication
+from application.media_jobs import MediaProcessor
 from application.playback import PlaybackApplication
 from application.ports import Catalog
 from application.scheduling import SchedulingApplication
 from domain.base import NotFound
+from infra.settings import Settings
 
 
 def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplication,
                      playback: PlaybackApplication, devices: DevicesApplication,
                      scheduling: SchedulingApplication, catalog: Catalog,
-                     heartbeat: device_commands.Heartbeat,
+                     heartbeat: device_commands.Heartbeat, media: MediaProcessor,
+                     settings: Settings,
                      limiter: Limiter | None = None) -> Dispatcher:
     dispatcher = Dispatcher({
         "zone": owner_lookup(playback.get_zone),
@@ -39,6 +44,12 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
         devices, lambda client_id: accounts.get_client(client_id).max_devices, heartbeat))
     dispatcher.register_all(schedule_commands.handlers(scheduling))
     dispatcher.register_all(admin_commands.handlers(accounts))
+    limits = library_commands.UploadLimits(
+        settings.max_upload_bytes, settings.max_files_per_upload,
+        settings.max_image_mb * 1024 * 1024)
+    dispatcher.register_all(library_commands.handlers(library, media, limits))
+    dispatcher.register_all(announcement_commands.handlers(library, media, limits, catalog,
+                                                           playback))
     return dispatcher
 
 

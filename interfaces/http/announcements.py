@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import owning_client, tenant_filter, visible_row, write_scope
+from application.authz import tenant_filter, visible_row
+from application.commands import announcements as cmd
 from application.playback import zone_state
-from domain.library import ANNOUNCEMENT_FORMATS
-from domain.track import default_title
+from application.rules import TENANT_READ
 from interfaces.http.deps import (
+    CallerDep,
     ContainerDep,
     PageDep,
     PrincipalDep,
-    UserCtx,
     WaitForPosition,
+    dispatch,
     paginated,
+    rule_doc,
     set_position,
 )
 from interfaces.http.library_schemas import (
@@ -29,7 +30,6 @@ from interfaces.http.library_schemas import (
 )
 from interfaces.http.music import urls
 from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
-from interfaces.http.uploads import stage, staging, store_audio
 
 router = APIRouter(prefix="/api/announcements", tags=["announcements"])
 
@@ -37,7 +37,8 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255,
                                          pattern=ONE_LINE)]
 
 
-@router.get("/", response_model=Page[AnnouncementOut], summary="List announcements")
+@router.get("/", response_model=Page[AnnouncementOut], summary="List announcements",
+            openapi_extra=rule_doc(TENANT_READ))
 def list_announcements(
     request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
     folder: Annotated[UUID | None, Query(description="only this folder's")] = None,
@@ -64,50 +65,39 @@ class SpeechIn(BaseModel):
 
 @router.post("/tts/", status_code=status.HTTP_202_ACCEPTED, response_model=AnnouncementOut,
              responses=problem_responses(403, 404, 422),
-             summary="Create an announcement from text (speech is generated in the background)")
-def text_to_speech(body: SpeechIn, principal: PrincipalDep, container: ContainerDep,
-                   ctx: UserCtx, response: Response) -> AnnouncementOut:
-    ann, position = container.library.request_speech(
-        ctx, owning_client(principal), text=body.text, title=body.title, voice=body.voice,
+             summary="Create an announcement from text (speech is generated in the background)",
+             openapi_extra=rule_doc(cmd.RequestSpeech))
+def text_to_speech(body: SpeechIn, request: Request, caller: CallerDep,
+                   container: ContainerDep, response: Response) -> AnnouncementOut:
+    ann, position = dispatch(request, container, caller, cmd.RequestSpeech(
+        text=body.text, title=body.title, voice=body.voice,
         language=body.language or container.settings.tts_default_language,
         folder_id=body.folder,
-    )
+    ))
     set_position(response, position)
     return announcement_out(announcement_row(ann), urls(container))
 
 
 @router.post("/upload/", status_code=201, response_model=AnnouncementOut,
              responses=problem_responses(403, 404, 409, 413, 415, 422),
-             summary="Upload an announcement (mp3, wav, m4a, or a browser recording: webm/ogg)")
+             summary="Upload an announcement (mp3, wav, m4a, or a browser recording: webm/ogg)",
+             openapi_extra=rule_doc(cmd.UploadAnnouncement))
 def upload(
-    principal: PrincipalDep, container: ContainerDep, ctx: UserCtx, response: Response,
+    request: Request, caller: CallerDep, container: ContainerDep, response: Response,
     file: Annotated[UploadFile, File(description="the audio")],
     title: Annotated[str, Form(max_length=255, pattern=ONE_LINE)] = "",
     folder: Annotated[UUID | None, Form()] = None,
     is_recording: Annotated[bool, Form(description="recorded in the browser")] = False,
 ) -> AnnouncementOut:
-    client_id = owning_client(principal)
-    if folder is not None:
-        container.library.get_folder(folder, client_id)
-    limit = container.storage_limit(client_id)
-    ann_id = uuid.uuid4()
-    with staging() as tmp:
-        staged = stage(file, tmp, 0, container.settings.max_upload_bytes)
-        stored = store_audio(container, staged, client_id=client_id, item_id=ann_id,
-                             kind="announcements", allowed=ANNOUNCEMENT_FORMATS)
-    try:
-        ann, position = container.library.add_announcement(
-            ctx, client_id, ann_id, stored, title=title or default_title(staged.filename),
-            folder_id=folder, is_recording=is_recording, limit_bytes=limit)
-    except BaseException:
-        container.storage.delete(stored.media_key)
-        raise
+    ann, position = dispatch(request, container, caller, cmd.UploadAnnouncement(
+        file, title=title, folder_id=folder, is_recording=is_recording))
     set_position(response, position)
     return announcement_out(announcement_row(ann), urls(container))
 
 
 @router.get("/{announcement_id}/", response_model=AnnouncementOut,
-            responses=problem_responses(404), summary="One announcement")
+            responses=problem_responses(404), summary="One announcement",
+            openapi_extra=rule_doc(TENANT_READ))
 def get_announcement(announcement_id: UUID, principal: PrincipalDep, container: ContainerDep,
                      wait: WaitForPosition = None) -> AnnouncementOut:
     container.wait_for_library(wait)
@@ -123,29 +113,28 @@ class AnnouncementPatch(BaseModel):
 
 
 @router.patch("/{announcement_id}/", response_model=AnnouncementOut,
-              responses=problem_responses(403, 404, 422), summary="Rename or move")
-def update_announcement(announcement_id: UUID, body: AnnouncementPatch,
-                        principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+              responses=problem_responses(403, 404, 422), summary="Rename or move",
+              openapi_extra=rule_doc(cmd.EditAnnouncement))
+def update_announcement(announcement_id: UUID, body: AnnouncementPatch, request: Request,
+                        caller: CallerDep, container: ContainerDep,
                         response: Response) -> AnnouncementOut:
     changes = body.model_dump(exclude_unset=True)
     if "folder" in changes:
         changes["folder_id"] = changes.pop("folder")
     if changes.get("title", "") is None:
         changes.pop("title")
-    ann, position = container.library.edit_announcement(
-        ctx, write_scope(principal), announcement_id, **changes)
+    ann, position = dispatch(request, container, caller,
+                             cmd.EditAnnouncement(announcement_id, changes))
     set_position(response, position)
     return announcement_out(announcement_row(ann), urls(container))
 
 
 @router.delete("/{announcement_id}/", status_code=204, response_class=Response,
-               responses=problem_responses(403, 404), summary="Delete an announcement")
-def delete_announcement(announcement_id: UUID, principal: PrincipalDep,
-                        container: ContainerDep, ctx: UserCtx) -> Response:
-    removed = container.library.delete_announcement(ctx, write_scope(principal),
-                                                    announcement_id)
-    for key in removed.media_keys:
-        container.storage.delete(key)
+               responses=problem_responses(403, 404), summary="Delete an announcement",
+               openapi_extra=rule_doc(cmd.DeleteAnnouncement))
+def delete_announcement(announcement_id: UUID, request: Request, caller: CallerDep,
+                        container: ContainerDep) -> Response:
+    removed = dispatch(request, container, caller, cmd.DeleteAnnouncement(announcement_id))
     response = Response(status_code=204)
     set_position(response, removed.position)
     return response
@@ -157,12 +146,11 @@ class PlayInstantIn(BaseModel):
 
 @router.post("/{announcement_id}/play-instant/", response_model=list[dict[str, Any]],
              responses=problem_responses(403, 404, 409),
-             summary="Play an announcement now in these zones (the music resumes after)")
-def play_instant(announcement_id: UUID, body: PlayInstantIn, principal: PrincipalDep,
-                 container: ContainerDep, ctx: UserCtx, response: Response) -> Any:
-    scope = write_scope(principal)
-    ann = container.library.get_announcement(announcement_id, scope)
-    item = container.catalog.announcement_item(ann.client_id, ann.id)
-    results = container.playback.play_announcement(ctx, ann.client_id, body.zone_ids, item)
+             summary="Play an announcement now in these zones (the music resumes after)",
+             openapi_extra=rule_doc(cmd.PlayAnnouncementNow))
+def play_instant(announcement_id: UUID, body: PlayInstantIn, request: Request,
+                 caller: CallerDep, container: ContainerDep, response: Response) -> Any:
+    results = dispatch(request, container, caller, cmd.PlayAnnouncementNow(
+        announcement_id, tuple(body.zone_ids)))
     set_position(response, results[-1][1] if results else None)
     return [zone_state(zone) for zone, _ in results]

@@ -1,4 +1,9 @@
-"""Receiving media files: staged to disk while hashed, probed, then stored."""
+"""Receiving media files: staged to disk while hashed, probed, then stored.
+
+The transports hand the files they received (`IncomingFile`) to a command;
+its handler stages and stores them, so nothing is written before the
+dispatcher has authorized the command.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,9 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from uuid import UUID
 
-from fastapi import UploadFile
-
 from application.library import StoredUpload
+from application.ports import AudioInspector, BlobStorage, IncomingFile
 from domain.library import InvalidMedia, MediaTooLarge
-from infra.bootstrap import Container
 
 CHUNK = 1024 * 1024
 
@@ -33,14 +36,15 @@ def staging() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _plain(name: str) -> str:
+def filename_of(upload: IncomingFile, index: int) -> str:
     """A client's file name without control characters (PostgreSQL text refuses NUL)."""
-    return "".join(c for c in name if c.isprintable())
+    plain = "".join(c for c in upload.filename or "" if c.isprintable())
+    return plain.rsplit("/", 1)[-1][:255] or f"upload-{index}"
 
 
-def stage(upload: UploadFile, folder: Path, index: int, max_bytes: int) -> Staged:
+def stage(upload: IncomingFile, folder: Path, index: int, max_bytes: int) -> Staged:
     """Copy an upload to a file in chunks, hashing as it goes; never all in memory."""
-    filename = _plain(upload.filename or "").rsplit("/", 1)[-1][:255] or f"upload-{index}"
+    filename = filename_of(upload, index)
     path = folder / f"{index}.bin"
     digest, size = hashlib.sha256(), 0
     upload.file.seek(0)
@@ -59,18 +63,18 @@ def stage(upload: UploadFile, folder: Path, index: int, max_bytes: int) -> Stage
 
 
 def store_audio(
-    container: Container, staged: Staged, *, client_id: UUID, item_id: UUID, kind: str,
-    allowed: frozenset[str],
+    inspector: AudioInspector, storage: BlobStorage, staged: Staged, *, client_id: UUID,
+    item_id: UUID, kind: str, allowed: frozenset[str],
 ) -> StoredUpload:
     """Probe the staged file's real format and put it in blob storage."""
-    probe = container.inspector.probe(staged.path, allowed)
+    probe = inspector.probe(staged.path, allowed)
     key = f"clients/{client_id}/{kind}/{item_id}.{probe.format}"
     with staged.path.open("rb") as source:
-        container.storage.put(key, source, probe.content_type)
+        storage.put(key, source, probe.content_type)
     return StoredUpload(staged.filename, staged.size, staged.sha256, key, probe)
 
 
-def read_image(upload: UploadFile, max_bytes: int) -> bytes:
+def read_image(upload: IncomingFile, max_bytes: int) -> bytes:
     upload.file.seek(0)
     data = upload.file.read(max_bytes + 1)
     if len(data) > max_bytes:
