@@ -314,7 +314,7 @@ def bootstrap(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
         redis=redis_client, tokens=tokens, dispatcher=dispatcher, guard=guard,
         auth_cache=auth_cache,
-        rate_limiter=RateLimiter(redis_url, settings.redis_prefix, settings.login_rate_limit),
+        rate_limiter=RateLimiter(redis_url, settings.redis_prefix, settings.rate_limits),
         accounts=accounts, accounts_view=accounts_view,
         library=library, library_view=library_view,
         storage=storage, inspector=inspector, images=images, jobs=jobs, processor=processor,

@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from infra.ratelimit import parse_limits
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 DEV_MEDIA_SECRET = "dev-only-insecure-media-secret-change-me"
+
+
+def _limits(value: str) -> str:
+    parse_limits(value)
+    return value
+
+
+def _address_list(value: Any) -> Any:
+    """A JSON list, or addresses separated by commas (as uvicorn's FORWARDED_ALLOW_IPS)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value.startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _networks(values: list[str]) -> list[str]:
+    """Addresses and networks, written as uvicorn's ProxyHeadersMiddleware reads them
+    (it would take a malformed one for a host name, silently)."""
+    return [str(ipaddress.ip_network(v, strict=False)) if "/" in v else str(ipaddress.ip_address(v))
+            for v in values]
+
+
+# The `limits` notation; several windows separated by ";" ("10/minute;50/hour").
+RateLimit = Annotated[str, AfterValidator(_limits)]
+Networks = Annotated[list[str], NoDecode, BeforeValidator(_address_list),
+                     AfterValidator(_networks)]
 
 
 class Settings(BaseSettings):
@@ -41,7 +80,24 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     access_token_ttl_seconds: int = Field(default=3600, gt=0)
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
-    login_rate_limit: str = "10/minute"
+
+    # Rate limits, per client address (after TRUSTED_PROXIES), email or principal.
+    rate_limit_login: RateLimit = Field(  # per client address + email
+        default="10/minute;50/hour",
+        validation_alias=AliasChoices("rate_limit_login", "login_rate_limit"))
+    rate_limit_login_ip: RateLimit = "30/minute;300/hour"  # per client address
+    rate_limit_signup: RateLimit = "5/minute;20/hour"  # per client address
+    rate_limit_refresh: RateLimit = "30/minute;300/hour"  # per client address
+    rate_limit_reset_request: RateLimit = "5/minute;20/hour"  # per client address
+    rate_limit_reset_email: RateLimit = "3/hour;10/day"  # per email
+    rate_limit_reset_confirm: RateLimit = "10/minute;50/hour"  # per client address
+    rate_limit_pair: RateLimit = "10/minute;50/hour"  # per client address
+    rate_limit_pairing_code: RateLimit = "10/minute;100/hour"  # per user
+    rate_limit_tts: RateLimit = "10/minute;100/hour"  # per user
+    rate_limit_upload: RateLimit = "30/minute;300/hour"  # per user
+    rate_limit_command: RateLimit = "10/second;300/minute"  # per user or device
+    # Proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed.
+    trusted_proxies: Networks = []
 
     # Read side
     projections_in_process: bool = True
@@ -116,6 +172,12 @@ class Settings(BaseSettings):
         if self.storage_backend == "s3" and not self.s3_bucket:
             raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         return self
+
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        """Every rate limit by name: `rate_limit_login` is "login"."""
+        return {name.removeprefix("rate_limit_"): getattr(self, name)
+                for name in type(self).model_fields if name.startswith("rate_limit_")}
 
     @property
     def media_root(self) -> Path:

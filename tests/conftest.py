@@ -67,6 +67,14 @@ def redis_prefix(servers: dict[str, str]) -> Iterator[str]:
     client.close()
 
 
+# The tests sign up, log in and upload a great deal, all from one address: every
+# rate limit is generous, but login per address + email, which tests check as shipped.
+TEST_RATE_LIMITS: dict[str, Any] = {
+    **{name: "1000000/minute" for name in Settings.model_fields if name.startswith("rate_limit_")},
+    "rate_limit_login": "10/minute",
+}
+
+
 def make_settings(test_database: str, servers: dict[str, str], redis_prefix: str,
                   tmp: Path, **overrides: Any) -> Settings:
     return Settings(
@@ -78,7 +86,7 @@ def make_settings(test_database: str, servers: dict[str, str], redis_prefix: str
         data_dir=tmp,
         # Tests run their own scheduler, on a clock of their own, when they need one.
         **{"db_pool_size": 1, "db_max_overflow": 4, "scheduler_in_process": False,
-           **overrides},
+           **TEST_RATE_LIMITS, **overrides},
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from application.authz import tenant_filter, visible_row
@@ -29,6 +29,7 @@ from interfaces.http.library_schemas import (
     announcement_row,
 )
 from interfaces.http.music import urls
+from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
 
 router = APIRouter(prefix="/api/announcements", tags=["announcements"])
@@ -64,7 +65,8 @@ class SpeechIn(BaseModel):
 
 
 @router.post("/tts/", status_code=status.HTTP_202_ACCEPTED, response_model=AnnouncementOut,
-             responses=problem_responses(403, 404, 422),
+             responses=problem_responses(403, 404, 422, 429),
+             dependencies=[Depends(limit("tts", per="principal"))],
              summary="Create an announcement from text (speech is generated in the background)",
              openapi_extra=rule_doc(cmd.RequestSpeech))
 def text_to_speech(body: SpeechIn, request: Request, caller: CallerDep,
@@ -79,7 +81,8 @@ def text_to_speech(body: SpeechIn, request: Request, caller: CallerDep,
 
 
 @router.post("/upload/", status_code=201, response_model=AnnouncementOut,
-             responses=problem_responses(403, 404, 409, 413, 415, 422),
+             responses=problem_responses(403, 404, 409, 413, 415, 422, 429),
+             dependencies=[Depends(limit("upload", per="principal"))],
              summary="Upload an announcement (mp3, wav, m4a, or a browser recording: webm/ogg)",
              openapi_extra=rule_doc(cmd.UploadAnnouncement))
 def upload(

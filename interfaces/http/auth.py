@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from domain.accounts import InvalidToken
@@ -17,6 +17,7 @@ from interfaces.http.deps import (
     WaitForPosition,
     set_position,
 )
+from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import (
     ONE_LINE,
     Detail,
@@ -74,7 +75,8 @@ class ResetConfirmIn(BaseModel):
 
 
 @router.post("/signup/", status_code=status.HTTP_201_CREATED, response_model=TokenPair,
-             responses=problem_responses(409, 422),
+             responses=problem_responses(409, 422, 429),
+             dependencies=[Depends(limit("signup", per="ip"))],
              summary="Register a business (client) and its first user")
 def signup(body: SignupIn, container: ContainerDep, ctx: AnonymousCtx,
            response: Response) -> TokenPair:
@@ -88,18 +90,19 @@ def signup(body: SignupIn, container: ContainerDep, ctx: AnonymousCtx,
 
 
 @router.post("/login/", response_model=TokenPair, responses=problem_responses(401, 403, 429),
+             dependencies=[Depends(limit("login_ip", per="ip")),
+                           Depends(limit("login", per="ip+email"))],
              summary="Log in with email and password")
-def login(body: LoginIn, request: Request, container: ContainerDep, ctx: AnonymousCtx,
+def login(body: LoginIn, container: ContainerDep, ctx: AnonymousCtx,
           response: Response) -> TokenPair:
-    client_ip = request.client.host if request.client else "unknown"
-    container.rate_limiter.hit("login", client_ip, body.email.lower())
     grant = container.accounts.login(ctx, email=body.email, password=body.password)
     set_position(response, grant.position)
     tokens = container.tokens.pair(grant.user, grant.session_id, grant.token_id)
     return TokenPair(**tokens, user=UserOut.of(grant.user))
 
 
-@router.post("/refresh/", response_model=TokenPair, responses=problem_responses(401, 403),
+@router.post("/refresh/", response_model=TokenPair, responses=problem_responses(401, 403, 429),
+             dependencies=[Depends(limit("refresh", per="ip"))],
              summary="Swap a refresh token for a new pair (the old one stops working)")
 def refresh(body: RefreshIn, container: ContainerDep, ctx: AnonymousCtx,
             response: Response) -> TokenPair:
@@ -164,17 +167,18 @@ def change_password(body: ChangePasswordIn, principal: PrincipalDep, container: 
 
 
 @router.post("/password-reset/", status_code=status.HTTP_202_ACCEPTED, response_model=Detail,
+             responses=problem_responses(422, 429),
+             dependencies=[Depends(limit("reset_request", per="ip")),
+                           Depends(limit("reset_email", per="email"))],
              summary="Mail a single-use password reset link")
-def password_reset(body: ResetIn, request: Request, container: ContainerDep,
-                   ctx: AnonymousCtx) -> Detail:
-    client_ip = request.client.host if request.client else "unknown"
-    container.rate_limiter.hit("reset", client_ip, body.email.lower())
+def password_reset(body: ResetIn, container: ContainerDep, ctx: AnonymousCtx) -> Detail:
     container.accounts.request_password_reset(ctx, body.email)
     return Detail(detail="if an account exists for this email, a reset link has been sent")
 
 
 @router.post("/password-reset/confirm/", response_model=Detail,
-             responses=problem_responses(401, 422),
+             responses=problem_responses(401, 422, 429),
+             dependencies=[Depends(limit("reset_confirm", per="ip"))],
              summary="Choose a new password with the token from the reset mail")
 def password_reset_confirm(body: ResetConfirmIn, container: ContainerDep, ctx: AnonymousCtx,
                            response: Response) -> Detail:

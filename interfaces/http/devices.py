@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -37,6 +37,7 @@ from interfaces.http.deps import (
     rule_doc,
     set_position,
 )
+from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import ONE_LINE, Page, problem_responses
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,8 @@ def _device_token(container: Container, grant: DeviceGrant) -> DeviceToken:
 
 
 @router.post("/pair/", status_code=201, response_model=DeviceToken,
-             responses=problem_responses(400, 409, 422),
+             responses=problem_responses(400, 409, 422, 429),
+             dependencies=[Depends(limit("pair", per="ip"))],
              summary="Pair a device with a zone using a pairing code; returns its token",
              description="The code comes from `POST /api/zones/{zone_id}/pairing-code/` and "
              "works once, for ten minutes. A device already registered to the same client is "
@@ -205,7 +207,8 @@ def pair(body: PairIn, request: Request, container: ContainerDep,
 
 @zones_pairing_router.post(
     "/{zone_id}/pairing-code/", status_code=201, response_model=PairingCodeOut,
-    responses=problem_responses(403, 404), summary="A single-use code to pair a device",
+    responses=problem_responses(403, 404, 429), summary="A single-use code to pair a device",
+    dependencies=[Depends(limit("pairing_code", per="principal"))],
     openapi_extra=rule_doc(cmd.CreatePairingCode))
 def create_pairing_code(zone_id: UUID, request: Request, caller: CallerDep,
                         container: ContainerDep) -> PairingCodeOut:

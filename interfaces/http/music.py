@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field, StringConstraints
 
 from application.authz import tenant_filter, visible_row
@@ -34,6 +34,7 @@ from interfaces.http.library_schemas import (
     track_out,
     track_row,
 )
+from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
 
 router = APIRouter(prefix="/api/music", tags=["music"])
@@ -168,7 +169,8 @@ class UploadResult(BaseModel):
 
 @router.post(
     "/upload/", status_code=201, response_model=UploadResult,
-    responses=problem_responses(403, 404, 409, 413, 415, 422),
+    responses=problem_responses(403, 404, 409, 413, 415, 422, 429),
+    dependencies=[Depends(limit("upload", per="principal"))],
     summary="Upload one or more music files (mp3, m4a/aac, ogg/opus, flac, wav)",
     description="Files are checked by content, not by name. Each file is created, reported "
     "as a duplicate (same content already in the library), or rejected with a reason. If "
