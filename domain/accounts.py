@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -59,8 +60,13 @@ class InvalidLimits(AccountsError):
 
 
 def normalise_email(email: str) -> str:
-    """Emails are unique case-insensitively: store them lower-cased and trimmed."""
-    return email.strip().lower()
+    """Emails are unique case-insensitively and by what they look like: trimmed,
+    NFKC-normalised (fullwidth "ＡＮＮ@…" is "ANN@…") and lower-cased, as RFC 8265
+    maps user names (lower-casing, not case folding, which would make "ß" "ss").
+    An ASCII email comes out as it always did, lower-cased and trimmed: the ids of
+    stored email indexes derive from this form."""
+    lowered = unicodedata.normalize("NFKC", email.strip()).lower()
+    return unicodedata.normalize("NFKC", lowered)
 
 
 _ZONES: frozenset[str] | None = None

@@ -11,14 +11,14 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from domain.accounts import Role, SubscriptionStatus, Tier
 from domain.client import MAX_DEVICES_LIMIT, MAX_STORAGE_GB_LIMIT
 from domain.quota import GB
-from interfaces.http.schemas import ClientRow
+from interfaces.http.schemas import ONE_LINE, ONE_LINE_CHECK, ClientRow
 
-# No control characters: PostgreSQL text refuses NUL, and a row the accounts view
-# cannot store would stop its projection.
+# Searches: no control characters (PostgreSQL text refuses NUL). Names and phone
+# numbers are one-line texts (interfaces/http/schemas.py).
 PLAIN = r"^[^\x00-\x1f\x7f]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
-                                        pattern=PLAIN)]
-Phone = Annotated[str, StringConstraints(max_length=50, pattern=PLAIN)]
+                                        pattern=ONE_LINE), ONE_LINE_CHECK]
+Phone = Annotated[str, StringConstraints(max_length=50, pattern=ONE_LINE), ONE_LINE_CHECK]
 Timezone = Annotated[str, Field(max_length=64, examples=["Europe/London"])]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 MaxDevices = Annotated[int, Field(ge=0, le=MAX_DEVICES_LIMIT, description="devices allowed")]

@@ -30,12 +30,12 @@ from interfaces.http.library_schemas import (
 )
 from interfaces.http.music import urls
 from interfaces.http.ratelimits import limit
-from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
+from interfaces.http.schemas import NO_NUL, ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
 
 router = APIRouter(prefix="/api/announcements", tags=["announcements"])
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255,
-                                         pattern=ONE_LINE)]
+                                         pattern=ONE_LINE), ONE_LINE_CHECK]
 
 
 @router.get("/", response_model=Page[AnnouncementOut], summary="List announcements",
@@ -58,9 +58,9 @@ class SpeechIn(BaseModel):
                                            max_length=5000, pattern=NO_NUL)]
     title: Title = ""
     voice: Annotated[str, Field(max_length=100, pattern=ONE_LINE,
-                                description="engine voice name")] = ""
+                                description="engine voice name"), ONE_LINE_CHECK] = ""
     language: Annotated[str, Field(max_length=20, pattern=ONE_LINE,
-                                   examples=["en-US"])] | None = None
+                                   examples=["en-US"]), ONE_LINE_CHECK] | None = None
     folder: UUID | None = None
 
 
@@ -88,7 +88,7 @@ def text_to_speech(body: SpeechIn, request: Request, caller: CallerDep,
 def upload(
     request: Request, caller: CallerDep, container: ContainerDep, response: Response,
     file: Annotated[UploadFile, File(description="the audio")],
-    title: Annotated[str, Form(max_length=255, pattern=ONE_LINE)] = "",
+    title: Annotated[str, Form(max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK] = "",
     folder: Annotated[UUID | None, Form()] = None,
     is_recording: Annotated[bool, Form(description="recorded in the browser")] = False,
 ) -> AnnouncementOut:
@@ -111,7 +111,8 @@ def get_announcement(announcement_id: UUID, principal: PrincipalDep, container: 
 
 class AnnouncementPatch(BaseModel):
     title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=255, pattern=ONE_LINE)] = None
+                                                   max_length=255, pattern=ONE_LINE),
+                     ONE_LINE_CHECK] = None
     folder: UUID | None = Field(None, description="move to this announcement folder")
 
 

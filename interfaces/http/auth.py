@@ -20,6 +20,7 @@ from interfaces.http.deps import (
 from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import (
     ONE_LINE,
+    ONE_LINE_CHECK,
     Detail,
     TokenPair,
     UserOut,
@@ -31,9 +32,10 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
-                                        pattern=ONE_LINE)]
-Phone = Annotated[str, Field(max_length=50, pattern=ONE_LINE)]
-Timezone = Annotated[str, Field(max_length=64, pattern=ONE_LINE, examples=["Europe/London"])]
+                                        pattern=ONE_LINE), ONE_LINE_CHECK]
+Phone = Annotated[str, Field(max_length=50, pattern=ONE_LINE), ONE_LINE_CHECK]
+Timezone = Annotated[str, Field(max_length=64, pattern=ONE_LINE, examples=["Europe/London"]),
+                     ONE_LINE_CHECK]
 
 
 class SignupIn(BaseModel):

@@ -38,7 +38,7 @@ from interfaces.http.deps import (
     set_position,
 )
 from interfaces.http.ratelimits import limit
-from interfaces.http.schemas import ONE_LINE, Page, problem_responses
+from interfaces.http.schemas import ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,15 @@ router = APIRouter(prefix="/api/devices", tags=["devices"])
 zones_pairing_router = APIRouter(prefix="/api/zones", tags=["zones"])
 
 HardwareId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=255, pattern=ONE_LINE)]
+                                               max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
-                                        pattern=ONE_LINE)]
+                                        pattern=ONE_LINE), ONE_LINE_CHECK]
 DeviceType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=50, pattern=ONE_LINE)]
+                                               max_length=50, pattern=ONE_LINE), ONE_LINE_CHECK]
 Model = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100,
-                                         pattern=ONE_LINE)]
+                                         pattern=ONE_LINE), ONE_LINE_CHECK]
 Firmware = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50,
-                                            pattern=ONE_LINE)]
+                                            pattern=ONE_LINE), ONE_LINE_CHECK]
 
 
 def _view(container: Container) -> PostgresDevicesView:

@@ -35,13 +35,13 @@ from interfaces.http.library_schemas import (
     track_row,
 )
 from interfaces.http.ratelimits import limit
-from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
+from interfaces.http.schemas import NO_NUL, ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
 
 router = APIRouter(prefix="/api/music", tags=["music"])
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
-                                        pattern=ONE_LINE)]
-Text = Annotated[str, Field(max_length=255, pattern=ONE_LINE)]
+                                        pattern=ONE_LINE), ONE_LINE_CHECK]
+Text = Annotated[str, Field(max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK]
 Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
 
 
@@ -230,10 +230,11 @@ def get_file(track_id: UUID, principal: PrincipalDep, container: ContainerDep,
 
 class TrackPatch(BaseModel):
     title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=255, pattern=ONE_LINE)] = None
+                                                   max_length=255, pattern=ONE_LINE),
+                     ONE_LINE_CHECK] = None
     artist: Text | None = None
     album: Text | None = None
-    genre: Annotated[str | None, Field(max_length=100, pattern=ONE_LINE)] = None
+    genre: Annotated[str | None, Field(max_length=100, pattern=ONE_LINE), ONE_LINE_CHECK] = None
     year: Annotated[int | None, Field(ge=1000, le=9999)] = None
     folder: UUID | None = Field(None, description="move to this folder (null: no folder)")
 

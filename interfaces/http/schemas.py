@@ -2,21 +2,61 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
 
 from domain.client import Client
 from domain.user import User
 
 T = TypeVar("T")
 
-# PostgreSQL text cannot hold NUL, and a read-model row that cannot be stored would
-# stop its projection: texts refuse NUL, one-line texts (names) any control character.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# One-line texts (names, titles, phone numbers, ...) refuse what hides or disguises
+# text: control characters (PostgreSQL text cannot even hold NUL, and a row a view
+# cannot store would stop its projection), bidi controls that reorder what follows,
+# zero-width characters, the BOM and line separators. A folder "Staff\u202eslaes"
+# would otherwise show as "Staffseals". Longer texts (descriptions) refuse NUL only.
+_REFUSED: tuple[tuple[str, str], ...] = (
+    ("a control character", r"\x00-\x1f\x7f-\x9f"),
+    ("a bidi control", r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"),
+    ("a zero-width character", r"\u200b-\u200d\u2060"),
+    ("a byte order mark", r"\ufeff"),
+    ("a line separator", r"\u2028\u2029"),
+)
+_KIND = [(kind, re.compile(f"[{chars}]")) for kind, chars in _REFUSED]
+_ANY_REFUSED = re.compile("[" + "".join(chars for _, chars in _REFUSED) + "]")
+
+# The pattern documents the rule in OpenAPI; ONE_LINE_CHECK enforces it with a
+# message naming the character, and NFC-normalises what it keeps. Use both:
+#   Annotated[str, StringConstraints(max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK]
+ONE_LINE = "^[^" + "".join(chars for _, chars in _REFUSED) + "]*$"
 NO_NUL = r"^[^\x00]*$"
+
+
+def _one_line(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if isinstance(value, str):
+        refused = _ANY_REFUSED.search(value)
+        if refused:
+            raise _refusal(refused.group())
+        value = unicodedata.normalize("NFC", value)
+    return handler(value)
+
+
+def _refusal(char: str) -> PydanticCustomError:
+    kind = next(kind for kind, chars in _KIND if chars.match(char))
+    name = unicodedata.name(char, "")
+    shown = f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+    return PydanticCustomError(
+        "one_line", "{char} is {kind}, which a one-line text cannot contain",
+        {"char": shown, "kind": kind})
+
+
+ONE_LINE_CHECK = WrapValidator(_one_line)
 
 
 class Page(BaseModel, Generic[T]):

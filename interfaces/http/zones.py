@@ -27,15 +27,16 @@ from interfaces.http.deps import (
     rule_doc,
     set_position,
 )
-from interfaces.http.schemas import NO_NUL, ONE_LINE, Page, problem_responses
+from interfaces.http.schemas import NO_NUL, ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
 
 zones = APIRouter(prefix="/api/zones", tags=["zones"])
 playback = APIRouter(prefix="/api/playback", tags=["playback"])
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
-                                        pattern=ONE_LINE)]
+                                        pattern=ONE_LINE), ONE_LINE_CHECK]
 Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
-Timezone = Annotated[str, Field(max_length=64, pattern=ONE_LINE, examples=["Europe/London"])]
+Timezone = Annotated[str, Field(max_length=64, pattern=ONE_LINE, examples=["Europe/London"]),
+                     ONE_LINE_CHECK]
 Volume = Annotated[int, Field(ge=0, le=100)]
 
 
