@@ -47,7 +47,7 @@ def run(
         f"Redis {where['redis']})"
     )
     uvicorn.run(create_app(container, owns_container=True), host=host, port=port,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(), proxy_headers=False)  # TRUSTED_PROXIES
 
 
 @app.command()

@@ -25,7 +25,11 @@ from interfaces.http import (
     zones,
 )
 from interfaces.http.errors import install_error_handlers
-from interfaces.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from interfaces.http.middleware import (
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+    trust_proxies,
+)
 from interfaces.ws import ZoneHub
 
 DESCRIPTION = """
@@ -67,6 +71,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
             allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
             expose_headers=["X-Request-ID", "X-Event-Position"],
         )
+    trust_proxies(app, container.settings.trusted_proxies)
     for router in (auth.router, accounts.router, music.router, announcements.router,
                    media.router, zones.zones, zones.playback, devices.router,
                    devices.zones_pairing_router, admin.router, schedules.router,

@@ -1,4 +1,4 @@
-"""Request ids: taken from `X-Request-ID` (or generated) and echoed back."""
+"""ASGI middleware: request ids, body limits, and forwarded headers from trusted proxies."""
 
 from __future__ import annotations
 
@@ -7,10 +7,21 @@ import re
 import uuid
 from collections.abc import Callable
 
+from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def trust_proxies(app: FastAPI, proxies: list[str]) -> None:
+    """Take the client's address and scheme from `X-Forwarded-For` / `-Proto`, but
+    only on connections from `proxies` (addresses or networks). From anyone else
+    those headers are ignored: a client could otherwise pick the address its
+    rate limits are counted by. Add it last, so that it runs first."""
+    if proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
 
 
 class RequestIdMiddleware:

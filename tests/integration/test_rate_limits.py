@@ -4,7 +4,6 @@ while Redis is down (counted in the process), then go back to Redis."""
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from tests.integration.accounts_helpers import (
     signup,
     unique_email,
 )
+from tests.integration.client_addresses import at
 from tests.integration.conftest import AppFactory
 from tests.integration.test_redis_outage import RedisServer
 
@@ -42,20 +42,10 @@ LIMITS = {
 }
 
 
-def new_address() -> str:
-    """A client address of this test's own (counters live in the run's shared Redis)."""
-    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
-
-
 @pytest.fixture(scope="module")
 def limited(make_app: AppFactory) -> TestClient:
     _, client = make_app(**LIMITS)
     return client
-
-
-def at(client: TestClient, address: str | None = None) -> TestClient:
-    """The same app, called from `address` (a new one by default)."""
-    return TestClient(client.app, client=(address or new_address(), 50000))
 
 
 def new_account(limited: TestClient) -> Account:
