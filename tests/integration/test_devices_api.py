@@ -47,6 +47,7 @@ from infra.postgres import construct_view, schema_lock
 from infra.postgres.devices_view import PostgresDevicesView
 from infra.presence import Presence, PresenceSweeper, record_heartbeat
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
+from infra.ratelimit import RateLimiter
 from infra.security import TokenService
 from infra.settings import Settings
 from interfaces.http import devices as devices_routes
@@ -84,6 +85,7 @@ class DevicesContainer:
     presence: Presence
     guard: SessionGuard
     dispatcher: Dispatcher
+    rate_limiter: RateLimiter
     zones: dict[UUID, UUID] = field(default_factory=dict)
 
     def wait_for_devices(self, position: int | None, timeout: float = 5.0) -> None:
@@ -157,7 +159,7 @@ def harness(container: Container, client: TestClient) -> Iterator[Harness]:
     parts = DevicesContainer(
         settings=container.settings, tokens=container.tokens, accounts=container.accounts,
         devices=devices, devices_view=view, presence=presence, guard=guard,
-        dispatcher=dispatcher, zones=zones)
+        dispatcher=dispatcher, rate_limiter=container.rate_limiter, zones=zones)
     with TestClient(build_app(parts)) as http:
         yield Harness(http, parts, client)
     statuses.undo()
