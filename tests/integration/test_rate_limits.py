@@ -4,6 +4,7 @@ while Redis is down (counted in the process), then go back to Redis."""
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -74,6 +75,22 @@ def test_signup_is_limited_per_client_address(limited: TestClient) -> None:
     assert statuses(allowed) == [201] * 3
     assert_limited(refused)
     assert other.status_code == 201, other.text
+
+
+def test_ipv6_clients_are_counted_per_64_block(limited: TestClient) -> None:
+    block = f"2001:db8:{random.randrange(65536):x}:{random.randrange(65536):x}"
+    body = {"password": PASSWORD, "name": "Sam", "client_name": "Spam Inc"}
+
+    def sign_up_from(address: str) -> httpx.Response:
+        return at(limited, address).post("/api/auth/signup/",
+                                         json={**body, "email": unique_email()})
+
+    stepping = [sign_up_from(f"{block}::{i}") for i in range(1, 5)]
+    next_block = sign_up_from(f"{block[:-1]}{(int(block[-1], 16) + 1) % 16:x}::1")
+
+    assert statuses(stepping[:3]) == [201] * 3
+    assert_limited(stepping[3])
+    assert next_block.status_code == 201, next_block.text
 
 
 def test_login_is_limited_per_address_and_email_then_per_address(limited: TestClient) -> None:
