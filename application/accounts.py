@@ -276,13 +276,35 @@ class AccountsApplication(ObservedSaves, Application[UUID]):
     def change_password(
         self, ctx: CommandContext, user_id: UUID, *, old_password: str, new_password: str
     ) -> int | None:
+        """Every session of the user ends (their tokens carry the old credentials)."""
+        user = self._password_changed(ctx, user_id, old_password, new_password)
+        return last_position(self.save(user))
+
+    @retry_on_conflict
+    def change_password_keeping(
+        self, ctx: CommandContext, user_id: UUID, session_id: UUID, *, old_password: str,
+        new_password: str,
+    ) -> SessionGrant:
+        """Change the password; every session ends but `session_id`, which is
+        rotated (new tokens, under the new credentials) in the same save."""
+        session = self._get_session(session_id)
+        if session.user_id != user_id or session.is_revoked:
+            raise InvalidToken("this session has ended; log in again")
+        user = self._password_changed(ctx, user_id, old_password, new_password)
+        with acting(ctx):
+            session.rotate(session.token_id, _new_token_id())
+        position = last_position(self.save(user, session))
+        return SessionGrant(user, session.id, session.token_id, position)
+
+    def _password_changed(self, ctx: CommandContext, user_id: UUID, old_password: str,
+                          new_password: str) -> User:
         user = self.get_user(user_id)
         if not self.hasher.verify(old_password, user.password_hash):
             raise WrongPassword("the current password is not correct")
         check_password_strength(new_password)
         with acting(ctx):
             user.change_password(self.hasher.hash(new_password))
-        return last_position(self.save(user))
+        return user
 
     def request_password_reset(self, ctx: CommandContext, email: str) -> int | None:
         """Mail a single-use reset link. Unknown emails do nothing, visibly alike."""

@@ -58,6 +58,13 @@ class DevicePrincipal:
 Caller = Principal | DevicePrincipal | None
 
 
+def caller_key(caller: Principal | DevicePrincipal) -> str:
+    """What per-caller rate limits count by: the user, or the device."""
+    if isinstance(caller, DevicePrincipal):
+        return f"device:{caller.device_id}"
+    return f"user:{caller.user_id}"
+
+
 def actor_of(caller: Caller) -> Actor:
     return Actor.system("anonymous") if caller is None else caller.actor
 
@@ -66,10 +73,6 @@ def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         allowed = " or ".join(r.value for r in roles)
         raise PermissionDenied(f"this needs the {allowed} role")
-
-
-def require_admin(principal: Principal) -> None:
-    require_role(principal, Role.ADMIN)
 
 
 def ensure_visible(principal: Principal, client_id: UUID | None, what: str, obj_id: UUID) -> None:
@@ -98,18 +101,3 @@ def tenant_filter(principal: Principal) -> UUID | None:
         raise PermissionDenied("this account belongs to no client")
     return principal.client_id
 
-
-def write_scope(principal: Principal) -> UUID | None:
-    """The client whose objects the caller may change; None means any (admins)."""
-    if principal.role is Role.ADMIN:
-        return None
-    if principal.role is Role.STAFF:
-        raise PermissionDenied("staff have read-only access")
-    return tenant_filter(principal)
-
-
-def owning_client(principal: Principal) -> UUID:
-    """The client new library objects belong to: only client users create them."""
-    if principal.role is not Role.CLIENT or principal.client_id is None:
-        raise PermissionDenied("only users of a client can add to its library")
-    return principal.client_id

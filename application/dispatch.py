@@ -2,9 +2,9 @@
 
 HTTP routes, WebSocket messages, the CLI and the scheduler turn their input
 into a typed `Command` and call `Dispatcher.dispatch(caller, command, ...)`.
-The dispatcher finds the client owning the command's target, applies the
-command's rule (`application.rules`), counts it against the caller's rate
-limit, and only then runs the handler registered for the command's class.
+The dispatcher finds the client owning the command's target, counts the
+command against the caller's rate limit, applies the command's rule
+(`application.rules`), and only then runs the handler registered for the command's class.
 A command class without a handler, or without a rule, cannot be dispatched.
 
 Commands that a device or dashboard may send over the zone's WebSocket name
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
 
-from application.authz import Caller, actor_of
+from application.authz import Caller, DevicePrincipal, Principal, Unauthenticated, actor_of
 from application.rules import Grant, Rule, Target
 from domain.base import CommandContext, NotFound
 
@@ -29,7 +29,7 @@ R = TypeVar("R")
 C = TypeVar("C", bound="Command[Any]")
 
 OwnerLookup = Callable[[UUID], UUID | None]
-Limiter = Callable[[Caller, "Command[Any]"], None]
+Limiter = Callable[[Principal | DevicePrincipal, "Command[Any]"], None]
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,14 @@ class Dispatcher:
         """Apply the command's rule and rate limit; raise if refused."""
         if type(command) not in self._handlers:
             raise TypeError(f"no handler for {type(command).__name__}")
+        rule = type(command).rule
+        if caller is None and rule.needs_caller:  # before anything is looked up
+            raise Unauthenticated("authentication credentials were not provided")
+        if self._limiter is not None and caller is not None:
+            self._limiter(caller, command)  # refused attempts count too
         target = command.target()
         owner = self.owner(target) if target is not None else None
-        grant = type(command).rule.grant(caller, target, owner)
-        if self._limiter is not None and caller is not None:
-            self._limiter(caller, command)
+        grant = rule.grant(caller, target, owner)
         return Authorized(command, grant, CommandContext(actor_of(caller), correlation_id))
 
     def run(self, authorized: Authorized[R]) -> R:

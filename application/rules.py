@@ -49,6 +49,7 @@ class Grant:
 class Rule(ABC):
     name: str
     summary: str
+    needs_caller = True  # refused (401) without a caller, before the target is looked up
 
     @abstractmethod
     def grant(self, caller: Caller, target: Target | None, owner: UUID | None) -> Grant:
@@ -72,6 +73,7 @@ def _hidden(target: Target | None) -> NotFound:
 
 class Public(Rule):
     name, summary = "public", "anyone, no token needed"
+    needs_caller = False
 
     def grant(self, caller: Caller, target: Target | None, owner: UUID | None) -> Grant:
         return Grant(caller, owner, None)

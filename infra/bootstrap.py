@@ -18,6 +18,7 @@ import redis
 from eventsourcing.persistence import TrackingRecorder
 
 from application.accounts import AccountsApplication
+from application.authz import caller_key
 from application.devices import DevicesApplication
 from application.dispatch import Dispatcher
 from application.library import LibraryApplication
@@ -173,10 +174,6 @@ class Container:
     def wait_for_library(self, position: int | None, timeout: float | None = None) -> None:
         self._wait(self.library_view, self.library.name, position, timeout)
 
-    def storage_limit(self, client_id: UUID) -> int:
-        """The client's quota in bytes, read from the accounts context (command side)."""
-        return self.processor.storage_limit(client_id)
-
     def projection_lag(self) -> dict[str, int]:
         heads = {
             self.accounts.name: self.accounts.recorder.max_notification_id() or 0,
@@ -302,10 +299,12 @@ def bootstrap(
     accounts.observe_saves(guard.saved)
     devices.observe_saves(guard.saved)
     presence = Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds)
+    rate_limiter = RateLimiter(redis_url, settings.redis_prefix, settings.rate_limits)
     dispatcher = build_dispatcher(
         accounts=accounts, library=library, playback=playback, devices=devices,
         scheduling=scheduling, catalog=catalog, media=processor, settings=settings,
-        heartbeat=lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip))
+        heartbeat=lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip),
+        limiter=lambda caller, _: rate_limiter.hit("command", caller_key(caller)))
     sessions_accounts = session_state_projection(
         "session_state_accounts", lambda events: guard.saved(events, strict=True))
     sessions_devices = session_state_projection(
@@ -314,7 +313,7 @@ def bootstrap(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
         redis=redis_client, tokens=tokens, dispatcher=dispatcher, guard=guard,
         auth_cache=auth_cache,
-        rate_limiter=RateLimiter(redis_url, settings.redis_prefix, settings.rate_limits),
+        rate_limiter=rate_limiter,
         accounts=accounts, accounts_view=accounts_view,
         library=library, library_view=library_view,
         storage=storage, inspector=inspector, images=images, jobs=jobs, processor=processor,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from application.accounts import AccountsApplication
+from application.commands import accounts as account_commands
 from application.commands import admin as admin_commands
 from application.commands import announcements as announcement_commands
 from application.commands import devices as device_commands
@@ -39,6 +40,7 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
         "schedule": owner_lookup(scheduling.get_schedule),
         "client": _client_lookup(accounts),
     }, limiter=limiter)
+    dispatcher.register_all(account_commands.handlers(accounts))
     dispatcher.register_all(playback_commands.handlers(playback, catalog))
     dispatcher.register_all(device_commands.handlers(
         devices, lambda client_id: accounts.get_client(client_id).max_devices, heartbeat))

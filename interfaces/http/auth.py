@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from domain.accounts import InvalidToken
+from application.accounts import SessionGrant
+from application.commands import accounts as cmd
+from application.rules import SIGNED_IN
 from domain.base import NotFound
+from infra.bootstrap import Container
 from interfaces.http.deps import (
-    AnonymousCtx,
+    CallerDep,
     ContainerDep,
     PrincipalDep,
-    UserCtx,
     WaitForPosition,
+    dispatch,
+    rule_doc,
     set_position,
 )
 from interfaces.http.ratelimits import limit
@@ -67,6 +71,11 @@ class ChangePasswordIn(BaseModel):
     new_password: Password
 
 
+class PasswordChanged(Detail):
+    access: str = Field(description="this session's new access token")
+    refresh: str = Field(description="this session's new refresh token")
+
+
 class ResetIn(BaseModel):
     email: EmailStr
 
@@ -79,61 +88,63 @@ class ResetConfirmIn(BaseModel):
 @router.post("/signup/", status_code=status.HTTP_201_CREATED, response_model=TokenPair,
              responses=problem_responses(409, 422, 429),
              dependencies=[Depends(limit("signup", per="ip"))],
-             summary="Register a business (client) and its first user")
-def signup(body: SignupIn, container: ContainerDep, ctx: AnonymousCtx,
+             summary="Register a business (client) and its first user",
+             openapi_extra=rule_doc(cmd.SignUp))
+def signup(body: SignupIn, request: Request, container: ContainerDep,
            response: Response) -> TokenPair:
-    grant = container.accounts.signup(
-        ctx, email=body.email, password=body.password, name=body.name,
-        client_name=body.client_name, phone=body.phone, timezone=body.timezone,
-    )
-    set_position(response, grant.position)
-    tokens = container.tokens.pair(grant.user, grant.session_id, grant.token_id)
-    return TokenPair(**tokens, user=UserOut.of(grant.user))
+    grant = dispatch(request, container, None, cmd.SignUp(
+        email=body.email, password=body.password, name=body.name,
+        client_name=body.client_name, phone=body.phone, timezone=body.timezone))
+    return _tokens(container, response, grant)
 
 
 @router.post("/login/", response_model=TokenPair, responses=problem_responses(401, 403, 429),
              dependencies=[Depends(limit("login_ip", per="ip")),
                            Depends(limit("login", per="ip+email"))],
-             summary="Log in with email and password")
-def login(body: LoginIn, container: ContainerDep, ctx: AnonymousCtx,
+             summary="Log in with email and password", openapi_extra=rule_doc(cmd.LogIn))
+def login(body: LoginIn, request: Request, container: ContainerDep,
           response: Response) -> TokenPair:
-    grant = container.accounts.login(ctx, email=body.email, password=body.password)
-    set_position(response, grant.position)
-    tokens = container.tokens.pair(grant.user, grant.session_id, grant.token_id)
-    return TokenPair(**tokens, user=UserOut.of(grant.user))
+    grant = dispatch(request, container, None, cmd.LogIn(body.email, body.password))
+    return _tokens(container, response, grant)
 
 
 @router.post("/refresh/", response_model=TokenPair, responses=problem_responses(401, 403, 429),
              dependencies=[Depends(limit("refresh", per="ip"))],
-             summary="Swap a refresh token for a new pair (the old one stops working)")
-def refresh(body: RefreshIn, container: ContainerDep, ctx: AnonymousCtx,
+             summary="Swap a refresh token for a new pair (the old one stops working)",
+             openapi_extra=rule_doc(cmd.RefreshSession))
+def refresh(body: RefreshIn, request: Request, container: ContainerDep,
             response: Response) -> TokenPair:
     claims = container.tokens.refresh(body.refresh)
-    grant = container.accounts.refresh(
-        ctx, session_id=claims.session_id, token_id=claims.token_id,
-        credentials_version=claims.credentials_version,
-    )
+    grant = dispatch(request, container, None, cmd.RefreshSession(
+        claims.session_id, claims.token_id, claims.credentials_version))
+    return _tokens(container, response, grant)
+
+
+def _tokens(container: Container, response: Response, grant: SessionGrant) -> TokenPair:
     set_position(response, grant.position)
     tokens = container.tokens.pair(grant.user, grant.session_id, grant.token_id)
     return TokenPair(**tokens, user=UserOut.of(grant.user))
 
 
-@router.post("/logout/", response_model=Detail, responses=problem_responses(401),
-             summary="Revoke a refresh token (and its whole rotation family)")
-def logout(body: RefreshIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+@router.post("/logout/", response_model=Detail, responses=problem_responses(401, 429),
+             dependencies=[Depends(limit("refresh", per="ip"))],
+             summary="End a session (the refresh token's whole rotation family)",
+             description="The refresh token is the credential: an access token is not needed "
+             "(if one is sent, it must be the same user's). Every token of the session is "
+             "refused from then on, and the session's open WebSockets are closed (4401).",
+             openapi_extra=rule_doc(cmd.LogOut))
+def logout(body: RefreshIn, request: Request, caller: CallerDep, container: ContainerDep,
            response: Response) -> Detail:
     claims = container.tokens.refresh(body.refresh)
-    if claims.user_id != principal.user_id:
-        raise InvalidToken("this refresh token belongs to another user")
-    position = container.accounts.logout(
-        ctx, user_id=principal.user_id, session_id=claims.session_id
-    )
+    position = dispatch(request, container, caller, cmd.LogOut(claims.user_id,
+                                                                claims.session_id))
     set_position(response, position)
     return Detail(detail="logged out")
 
 
 @router.get("/me/", response_model=UserRow, responses=problem_responses(401, 404, 504),
-            summary="The current user, from the users read model")
+            summary="The current user, from the users read model",
+            openapi_extra=rule_doc(SIGNED_IN))
 def me(principal: PrincipalDep, container: ContainerDep, wait: WaitForPosition = None) -> UserRow:
     container.wait_for_accounts(wait)
     row = container.accounts_view.get_user(principal.user_id)
@@ -147,45 +158,50 @@ def me(principal: PrincipalDep, container: ContainerDep, wait: WaitForPosition =
 
 
 @router.patch("/me/", response_model=UserOut, responses=problem_responses(401, 422),
-              summary="Update the current user's name, phone or timezone")
-def update_me(body: ProfileIn, principal: PrincipalDep, container: ContainerDep, ctx: UserCtx,
+              summary="Update the current user's name, phone or timezone",
+              openapi_extra=rule_doc(cmd.UpdateProfile))
+def update_me(body: ProfileIn, request: Request, caller: CallerDep, container: ContainerDep,
               response: Response) -> UserOut:
-    user, position = container.accounts.update_profile(
-        ctx, principal.user_id, **body.model_dump(exclude_unset=True, exclude_none=True)
-    )
+    user, position = dispatch(request, container, caller, cmd.UpdateProfile(
+        body.model_dump(exclude_unset=True, exclude_none=True)))
     set_position(response, position)
     return UserOut.of(user)
 
 
-@router.post("/change-password/", response_model=Detail, responses=problem_responses(400, 401, 422),
-             summary="Change the password (other sessions must log in again)")
-def change_password(body: ChangePasswordIn, principal: PrincipalDep, container: ContainerDep,
-                    ctx: UserCtx, response: Response) -> Detail:
-    position = container.accounts.change_password(
-        ctx, principal.user_id, old_password=body.old_password, new_password=body.new_password
-    )
-    set_position(response, position)
-    return Detail(detail="password changed")
+@router.post("/change-password/", response_model=PasswordChanged,
+             responses=problem_responses(400, 401, 422),
+             summary="Change the password (every other session must log in again)",
+             description="Tokens of every other session of the user are refused from now on "
+             "(their open WebSockets are closed); this session carries on with the new token "
+             "pair in the answer.", openapi_extra=rule_doc(cmd.ChangePassword))
+def change_password(body: ChangePasswordIn, request: Request, caller: CallerDep,
+                    container: ContainerDep, response: Response) -> PasswordChanged:
+    grant = dispatch(request, container, caller,
+                     cmd.ChangePassword(body.old_password, body.new_password))
+    tokens = _tokens(container, response, grant)
+    return PasswordChanged(detail="password changed", access=tokens.access,
+                           refresh=tokens.refresh)
 
 
 @router.post("/password-reset/", status_code=status.HTTP_202_ACCEPTED, response_model=Detail,
              responses=problem_responses(422, 429),
              dependencies=[Depends(limit("reset_request", per="ip")),
                            Depends(limit("reset_email", per="email"))],
-             summary="Mail a single-use password reset link")
-def password_reset(body: ResetIn, container: ContainerDep, ctx: AnonymousCtx) -> Detail:
-    container.accounts.request_password_reset(ctx, body.email)
+             summary="Mail a single-use password reset link",
+             openapi_extra=rule_doc(cmd.RequestPasswordReset))
+def password_reset(body: ResetIn, request: Request, container: ContainerDep) -> Detail:
+    dispatch(request, container, None, cmd.RequestPasswordReset(body.email))
     return Detail(detail="if an account exists for this email, a reset link has been sent")
 
 
 @router.post("/password-reset/confirm/", response_model=Detail,
              responses=problem_responses(401, 422, 429),
              dependencies=[Depends(limit("reset_confirm", per="ip"))],
-             summary="Choose a new password with the token from the reset mail")
-def password_reset_confirm(body: ResetConfirmIn, container: ContainerDep, ctx: AnonymousCtx,
+             summary="Choose a new password with the token from the reset mail",
+             openapi_extra=rule_doc(cmd.ConfirmPasswordReset))
+def password_reset_confirm(body: ResetConfirmIn, request: Request, container: ContainerDep,
                            response: Response) -> Detail:
-    position = container.accounts.confirm_password_reset(
-        ctx, token=body.token, new_password=body.new_password
-    )
+    position = dispatch(request, container, None,
+                        cmd.ConfirmPasswordReset(body.token, body.new_password))
     set_position(response, position)
     return Detail(detail="password has been reset; log in with the new password")

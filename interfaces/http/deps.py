@@ -15,10 +15,9 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from application.authz import Caller, Principal, Unauthenticated
+from application.authz import Caller, PermissionDenied, Principal, Unauthenticated
 from application.dispatch import Command
 from application.rules import Rule
-from domain.base import Actor, CommandContext
 from infra.bootstrap import Container
 
 _bearer = HTTPBearer(auto_error=False, description="The `access` token from login or signup")
@@ -52,7 +51,7 @@ def current_principal(caller: CallerDep) -> Principal:
     if caller is None:
         raise Unauthenticated("authentication credentials were not provided")
     if not isinstance(caller, Principal):
-        raise Unauthenticated("this needs a user's access token, not a device token")
+        raise PermissionDenied("this needs a user's access token, not a device token")
     return caller
 
 
@@ -76,18 +75,6 @@ def rule_doc(rule: Rule | type[Command[Any]]) -> dict[str, Any]:
 
 def request_id(request: Request) -> str:
     return str(request.state.request_id)
-
-
-def anonymous_context(request: Request) -> CommandContext:
-    return CommandContext(Actor.system("anonymous"), request_id(request))
-
-
-def user_context(request: Request, principal: PrincipalDep) -> CommandContext:
-    return CommandContext(principal.actor, request_id(request))
-
-
-AnonymousCtx = Annotated[CommandContext, Depends(anonymous_context)]
-UserCtx = Annotated[CommandContext, Depends(user_context)]
 
 
 def set_position(response: Response, position: int | None) -> None:

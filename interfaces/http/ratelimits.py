@@ -16,7 +16,7 @@ from typing import Any, Literal
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from application.authz import DevicePrincipal, Principal
+from application.authz import caller_key
 from domain.accounts import normalise_email
 from interfaces.http.deps import CallerDep, ContainerDep
 
@@ -44,13 +44,6 @@ def limit(name: str, per: Per) -> Callable[..., Any]:
         key = (client_address(request), email) if per == "ip+email" else (email,)
         await run_in_threadpool(container.rate_limiter.hit, name, *key)
     return per_email
-
-
-def caller_key(caller: Principal | DevicePrincipal) -> str:
-    """What a per-principal limit is counted by: the user, or the device."""
-    if isinstance(caller, DevicePrincipal):
-        return f"device:{caller.device_id}"
-    return f"user:{caller.user_id}"
 
 
 def client_address(request: Request) -> str:

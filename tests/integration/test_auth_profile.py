@@ -148,8 +148,14 @@ def test_after_changing_the_password_only_the_new_one_logs_in(client: TestClient
     response = change_password(client, account.auth, PASSWORD, NEW_PASSWORD)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"detail": "password changed"}
+    assert response.json()["detail"] == "password changed"
     assert int(response.headers["X-Event-Position"]) > account.position
+    # This session carries on with the new pair; its old access token is refused.
+    renewed = {"Authorization": f"Bearer {response.json()['access']}"}
+    assert client.get("/api/auth/me/", headers=renewed).status_code == 200
+    assert_unauthorized(client.get("/api/auth/me/", headers=account.auth))
+    assert client.post("/api/auth/refresh/",
+                       json={"refresh": response.json()["refresh"]}).status_code == 200
     old = client.post("/api/auth/login/", json={"email": account.email, "password": PASSWORD})
     assert_unauthorized(old)
     assert login(client, account.email, NEW_PASSWORD).user_id == account.user_id

@@ -149,7 +149,7 @@ def test_an_access_token_signed_with_another_secret_is_refused(client: TestClien
 
 
 def test_protected_routes_need_a_bearer_token(client: TestClient) -> None:
-    account = signup(client)
+    signup(client)
     basic = {"Authorization": "Basic YW5uOnNlY3JldA=="}
 
     for response in [
@@ -158,7 +158,6 @@ def test_protected_routes_need_a_bearer_token(client: TestClient) -> None:
         client.patch("/api/auth/me/", json={"name": "Eve"}),
         client.post("/api/auth/change-password/",
                     json={"old_password": "x", "new_password": "y"}),
-        client.post("/api/auth/logout/", json={"refresh": account.refresh}),
         client.get("/api/users/"),
     ]:
         assert_unauthorized(response)
@@ -189,10 +188,22 @@ def test_logout_revokes_the_tokens_rotated_from_the_logged_out_one(client: TestC
     assert_unauthorized(client.post("/api/auth/refresh/", json={"refresh": newest.refresh}))
 
 
-def test_logout_needs_authentication(client: TestClient) -> None:
+def test_logout_with_the_refresh_token_alone_ends_the_session(client: TestClient) -> None:
+    """The console logs out so (its access token may have expired long before):
+    the refresh token is the session's credential."""
     account = signup(client)
 
     response = client.post("/api/auth/logout/", json={"refresh": account.refresh})
+
+    assert response.status_code == 200, response.text
+    assert_unauthorized(client.post("/api/auth/refresh/", json={"refresh": account.refresh}))
+    assert_unauthorized(client.get("/api/auth/me/", headers=account.auth))
+
+
+def test_logout_needs_a_valid_refresh_token(client: TestClient) -> None:
+    account = signup(client)
+
+    response = client.post("/api/auth/logout/", json={"refresh": account.access})
 
     assert_unauthorized(response)
     assert refresh(client, account).user_id == account.user_id  # nothing was revoked

@@ -88,6 +88,14 @@ class DevicesContainer:
     rate_limiter: RateLimiter
     zones: dict[UUID, UUID] = field(default_factory=dict)
 
+    def rewire(self, monkeypatch: pytest.MonkeyPatch, **parts: Any) -> None:
+        """Swap some parts (a devices app on another clock, another presence) and
+        build the dispatcher anew around them, as the composition root would."""
+        for name, value in parts.items():
+            monkeypatch.setattr(self, name, value)
+        monkeypatch.setattr(self, "dispatcher", wire(self.devices, self.presence, self.zones,
+                                                     self.accounts))
+
     def wait_for_devices(self, position: int | None, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while position is not None and not self.devices_view.has_tracking_id(
@@ -127,6 +135,16 @@ class Harness:
         return self.http.get(f"/api/devices/{device_id}/", headers=headers)
 
 
+def wire(devices: DevicesApplication, presence: Presence, zones: dict[UUID, UUID],
+         accounts: Any) -> Dispatcher:
+    """The devices commands on a dispatcher, as infra/commands.py wires them."""
+    dispatcher = Dispatcher({"zone": zones.get, "device": owner_lookup(devices.get_device)})
+    dispatcher.register_all(device_commands.handlers(
+        devices, lambda client_id: accounts.get_client(client_id).max_devices,
+        lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip)))
+    return dispatcher
+
+
 def build_app(parts: DevicesContainer) -> FastAPI:
     app = FastAPI()
     app.state.container = parts
@@ -152,10 +170,7 @@ def harness(container: Container, client: TestClient) -> Iterator[Harness]:
     presence = Presence(container.redis, container.settings.redis_prefix)
     guard = SessionGuard(container.tokens, container.auth_cache, container.accounts, devices)
     devices.observe_saves(guard.saved)
-    dispatcher = Dispatcher({"zone": zones.get, "device": owner_lookup(devices.get_device)})
-    dispatcher.register_all(device_commands.handlers(
-        devices, lambda client_id: container.accounts.get_client(client_id).max_devices,
-        lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip)))
+    dispatcher = wire(devices, presence, zones, container.accounts)
     parts = DevicesContainer(
         settings=container.settings, tokens=container.tokens, accounts=container.accounts,
         devices=devices, devices_view=view, presence=presence, guard=guard,
@@ -379,7 +394,7 @@ def test_an_expired_pairing_code_is_refused(harness: Harness,
     code = pairing_code(harness, ann, harness.zone(ann))["code"]
     later = DevicesApplication(harness.parts.devices.env, zone_owner=harness.parts.zones.get,
                                clock=lambda: datetime.now(UTC) + timedelta(minutes=10, seconds=1))
-    monkeypatch.setattr(harness.parts, "devices", later)
+    harness.parts.rewire(monkeypatch, devices=later)
     try:
         body = assert_problem(pair(harness, code), 400)
     finally:
@@ -415,7 +430,8 @@ def test_a_device_token_is_no_user_and_speaks_only_for_its_device(harness: Harne
     other = harness.device(ann, zone)
     device_auth = {"Authorization": f"Bearer {paired['token']}"}
 
-    assert_unauthorized(harness.http.get("/api/devices/", headers=device_auth))
+    # A valid token of a caller that may not read the list: 403, not 401.
+    assert_problem(harness.http.get("/api/devices/", headers=device_auth), 403)
     assert_problem(heartbeat(harness, other["id"], paired["token"]), 403)
     assert_unauthorized(harness.http.post(f"/api/devices/{other['id']}/heartbeat/"))
 
@@ -427,7 +443,7 @@ def test_heartbeats_bring_a_device_online_once_and_the_sweeper_takes_it_offline(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     parts = harness.parts
     presence = Presence(parts.presence.redis, parts.settings.redis_prefix, ttl_seconds=1)
-    monkeypatch.setattr(parts, "presence", presence)
+    parts.rewire(monkeypatch, presence=presence)
     ann = harness.account()
     paired = pair(harness, pairing_code(harness, ann, harness.zone(ann))["code"]).json()
     device_id, token = paired["device"]["id"], paired["token"]
@@ -485,7 +501,7 @@ def test_the_list_shows_recorded_presence_when_redis_is_unreachable(
     beat = harness.http.post(f"/api/devices/{online['id']}/heartbeat/", headers=ann.auth)
     unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
                               retry=Retry(NoBackoff(), 0))
-    monkeypatch.setattr(parts, "presence", Presence(unreachable, "nowhere:"))
+    parts.rewire(monkeypatch, presence=Presence(unreachable, "nowhere:"))
 
     listed = harness.http.get("/api/devices/", headers={
         **ann.auth, "X-Wait-For-Position": beat.headers["X-Event-Position"]})
