@@ -28,7 +28,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import http, schedule, search, ws
+from bench import http, schedule, search, sessions, ws
 from bench.core import Context, Row
 from bench.servers import Servers, raise_fd_limit
 
@@ -37,6 +37,7 @@ BENCHES: list[tuple[str, Callable[[Context], list[Row]]]] = [
     ("ws", ws.run),
     ("search", search.run),
     ("schedule", schedule.run),
+    ("sessions", sessions.run),
 ]
 RESULTS = Path(__file__).parent / "results"
 console = Console()

@@ -49,3 +49,13 @@ def test_bench_names_select_and_unknown_names_are_refused(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "unknown bench" in done.stdout and "'http'" in done.stdout
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_the_session_check_asks_postgresql_nothing(tmp_path: Path) -> None:
+    done = bench("--quick", "sessions", results=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {row["key"]: row for row in json.loads(next(tmp_path.glob("*.json")).read_text())[
+        "rows"]}
+    check, jwt = rows["sessions.check"], rows["sessions.jwt"]
+    assert check["data"]["postgres_requests"] == 0 and check["data"]["checks"] > 0
+    assert 0 < jwt["p50_ms"] <= check["p50_ms"]
