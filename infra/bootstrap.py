@@ -7,6 +7,7 @@ applications, views and adapters, and hands them out in one `Container`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from infra.postgres.schedules_view import PostgresSchedulesView
 from infra.postgres.view import PositionView
 from infra.postgres.zones_view import PostgresZonesView
 from infra.presence import Presence, PresenceSweeper, record_heartbeat
-from infra.projection_runner import ProjectionSpec, SupervisedProjection
+from infra.projection_runner import ProjectionSpec, SupervisedProjection, create_tables
 from infra.ratelimit import RateLimiter
 from infra.scheduler import Scheduler
 from infra.security import Argon2Hasher, TokenService
@@ -187,12 +188,20 @@ class Container:
             for name, (view, app_name) in self._lag_views.items()
         }
 
-    def close(self) -> None:
-        self.jobs.stop_worker()
-        for loop in self.loops:
-            loop.stop()
-        for supervised in self.projections:
-            supervised.stop()
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the worker, clocks and runners together, waiting at most `timeout` s
+        (half of SHUTDOWN_TIMEOUT by default: a thread still stuck then is left to the
+        process's exit); close every pool; stop the embedded servers this process owns."""
+        budget = self.settings.shutdown_timeout / 2 if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        worker = threading.Thread(target=self.jobs.stop_worker, daemon=True)
+        worker.start()
+        supervised = [*self.loops, *self.projections]
+        for loop in supervised:
+            loop.request_stop()
+        for loop in supervised:
+            loop.join(deadline - time.monotonic())
+        worker.join(max(0.0, deadline - time.monotonic()))
         self.projections.clear()
         for app in (self.accounts, self.library, self.playback, self.devices, self.scheduling):
             app.close()
@@ -234,6 +243,8 @@ def bootstrap(
     es_env = eventsourcing_env(
         database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout, reconnect_timeout=settings.db_reconnect_timeout,
+        statement_timeout=settings.db_statement_timeout, lock_timeout=settings.db_lock_timeout,
+        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout,
     )
     with schema_lock(database_url):  # another process may be creating tables too
         accounts = AccountsApplication(
@@ -351,6 +362,8 @@ def bootstrap(
             sessions_devices.name: (construct_view(sessions_devices.name, PositionView, es_env),
                                     devices.name),
         }
+        # Every table a runner uses exists before any runner starts: runners run no DDL.
+        create_tables(container.specs, es_env)
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()
         container.start_clock(("playback-ticker", "presence-sweeper")

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     # reconnect for db_reconnect_timeout, then again on the next request.
     db_pool_timeout: int = Field(default=2, ge=1)
     db_reconnect_timeout: float = Field(default=2.0, gt=0)
+    # Nothing waits forever: PostgreSQL cancels a statement after db_statement_timeout
+    # seconds, a lock wait (the event store's table lock too) after db_lock_timeout,
+    # and ends a transaction left idle after db_idle_in_transaction_timeout; the call
+    # is retried, then answered 503 with Retry-After.
+    db_statement_timeout: float = Field(default=30.0, gt=0)
+    db_lock_timeout: int = Field(default=5, ge=1)
+    db_idle_in_transaction_timeout: int = Field(default=5, ge=1)
+    # SIGTERM: a process stops within this many seconds, whatever it is waiting on.
+    shutdown_timeout: float = Field(default=8.0, gt=0, le=60)
 
     # HTTP
     host: str = "127.0.0.1"

@@ -1,22 +1,42 @@
-"""PostgreSQL: connection settings for the event store, and the read-model views."""
+"""PostgreSQL: connection settings for the event store, and the read-model views.
+
+Nothing waits forever: every pooled connection carries a `statement_timeout` and a
+`lock_timeout`, the event store's own `LOCK TABLE` uses POSTGRES_LOCK_TIMEOUT, and
+a transaction left idle ends after POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT. A
+timeout is a psycopg OperationalError: eventsourcing retries the call, then the
+HTTP layer answers 503 with Retry-After.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
-from eventsourcing.postgres import PostgresFactory
-from eventsourcing.utils import Environment
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InfrastructureFactory,
+    TrackingRecorder,
+)
+from eventsourcing.postgres import PostgresFactory, PostgresRecorder
+from eventsourcing.utils import Environment, strtobool
 from psycopg.conninfo import conninfo_to_dict
 
+from infra.postgres.events import LockingApplicationRecorder
+from infra.postgres.schema import ensure_tables
+
 TView = TypeVar("TView", bound=TrackingRecorder)
+TRecorder = TypeVar("TRecorder")
+STATEMENT_TIMEOUT = "S2G_STATEMENT_TIMEOUT_MS"
+LOCK_TIMEOUT = "S2G_LOCK_TIMEOUT_MS"
 
 
 class RecoveringPostgresFactory(PostgresFactory):
-    """eventsourcing's PostgreSQL factory, whose pools find a restarted server quickly.
+    """eventsourcing's PostgreSQL factory, with timeouts, one-statement saves
+    (infra/postgres/events.py) and DDL only where needed (infra/postgres/schema.py).
 
     psycopg_pool retries a lost server with exponential back-off (1, 2, 4, ... s)
     for five minutes, so after an outage of a minute a pool could wait another
@@ -25,20 +45,57 @@ class RecoveringPostgresFactory(PostgresFactory):
     for a connection starts a new attempt at once.
     """
 
+    application_recorder_class = LockingApplicationRecorder
+
     def __init__(self, env: Environment) -> None:
         super().__init__(env)
+        pool = self.datastore.pool
         timeout = self.env.get("POSTGRES_RECONNECT_TIMEOUT")
         if timeout:
-            self.datastore.pool.reconnect_timeout = float(timeout)
+            pool.reconnect_timeout = float(timeout)
+        options = session_options(int(self.env.get(STATEMENT_TIMEOUT) or 0),
+                                  int(self.env.get(LOCK_TIMEOUT) or 0))
+        if options and isinstance(pool.kwargs, dict):
+            pool.kwargs["options"] = options
+
+    def env_create_table(self) -> bool:
+        return False  # the recorders below decide, with ensure_tables()
+
+    def creates_tables(self) -> bool:
+        return bool(strtobool(self.env.get(self.CREATE_TABLE) or "yes"))
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        return self._ensured(super().aggregate_recorder(purpose))
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return self._ensured(super().application_recorder())
+
+    def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
+        return self._ensured(super().tracking_recorder(tracking_recorder_class))
+
+    def _ensured(self, recorder: TRecorder) -> TRecorder:
+        if self.creates_tables() and isinstance(recorder, PostgresRecorder):
+            ensure_tables(recorder)
+        return recorder
+
+
+def session_options(statement_timeout_ms: int, lock_timeout_ms: int) -> str:
+    """libpq `options` setting both timeouts for every statement of a session."""
+    parts = [f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else "",
+             f"-c lock_timeout={lock_timeout_ms}" if lock_timeout_ms else ""]
+    return " ".join(p for p in parts if p)
 
 
 def eventsourcing_env(database_url: str, *, pool_size: int, max_overflow: int,
-                      pool_timeout: int = 5, reconnect_timeout: float = 300.0
-                      ) -> dict[str, str]:
+                      pool_timeout: int = 5, reconnect_timeout: float = 300.0,
+                      statement_timeout: float = 30.0, lock_timeout: int = 5,
+                      idle_in_transaction_timeout: int = 5) -> dict[str, str]:
     """Translate a PostgreSQL URL into the eventsourcing library's settings.
 
     `pool_timeout`: how long a call waits for a connection (eventsourcing tries
-    each call up to 10 times); `reconnect_timeout`: see RecoveringPostgresFactory.
+    each call up to 10 times); `reconnect_timeout`: see RecoveringPostgresFactory;
+    `statement_timeout`, `lock_timeout`, `idle_in_transaction_timeout`: seconds
+    before PostgreSQL cancels a statement, a lock wait, an idle transaction.
     """
     info = conninfo_to_dict(database_url)
     return {
@@ -55,6 +112,10 @@ def eventsourcing_env(database_url: str, *, pool_size: int, max_overflow: int,
         "POSTGRES_PRE_PING": "y",
         # With concurrent writers, DB functions let subscriptions skip events.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(idle_in_transaction_timeout),
+        STATEMENT_TIMEOUT: str(int(statement_timeout * 1000)),
+        LOCK_TIMEOUT: str(lock_timeout * 1000),
         "CREATE_TABLE": "y",
     }
 
@@ -66,16 +127,33 @@ def construct_view(name: str, view_class: type[TView], env: dict[str, str]) -> T
     return view
 
 
+def connect(database_url: str, statement_timeout: float = 10.0) -> psycopg.Connection[Any]:
+    """An autocommit connection for short statements (leader locks), with timeouts."""
+    ms = int(statement_timeout * 1000)
+    return psycopg.connect(database_url, autocommit=True, connect_timeout=10,
+                           options=session_options(ms, ms))
+
+
 SCHEMA_LOCK_KEY = 0x5320_5C4E_4D41  # "S2G schema"
 
 
 @contextmanager
-def schema_lock(database_url: str) -> Iterator[None]:
+def schema_lock(database_url: str, timeout: float = 120.0) -> Iterator[None]:
     """Serialise table creation across processes: PostgreSQL's `CREATE … IF NOT
-    EXISTS` run concurrently can fail with 'tuple concurrently updated'."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+    EXISTS` run concurrently can fail with 'tuple concurrently updated'. Waits at
+    most `timeout` seconds for another process's DDL, then raises TimeoutError."""
+    with connect(database_url) as conn:
+        deadline = time.monotonic() + timeout
+        while not _scalar(conn.execute("SELECT pg_try_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"another process held the schema lock for {timeout} s")
+            time.sleep(0.1)
         try:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+
+def _scalar(cursor: psycopg.Cursor[Any]) -> Any:
+    row = cursor.fetchone()
+    return row[0] if row else None
