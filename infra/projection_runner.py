@@ -48,8 +48,8 @@ class LoopStatus:
 
     @property
     def healthy(self) -> bool:
-        return self.state in ("starting", "standby", "running") and \
-            self.failures < FAILING_AFTER
+        """Working, or retrying after a single failure (a dropped connection, say)."""
+        return self.state != "stopped" and self.failures < FAILING_AFTER
 
     def as_dict(self) -> dict[str, Any]:
         return {"state": self.state, "failures": self.failures, "last_error": self.last_error}

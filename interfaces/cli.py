@@ -20,6 +20,7 @@ from infra.bootstrap import Container, bootstrap, configure_logging, describe
 from infra.replay import ReplayError, replay
 from infra.replay_check import Report
 from infra.settings import Settings
+from interfaces.shutdown import Deadline, DeadlineServer
 
 app = typer.Typer(help="sync2gear: background music and announcements, event-sourced.",
                   no_args_is_help=True)
@@ -46,8 +47,15 @@ def run(
         f"(docs: http://{host}:{port}/api/docs; PostgreSQL {where['database']}, "
         f"Redis {where['redis']})"
     )
-    uvicorn.run(create_app(container, owns_container=True), host=host, port=port,
-                log_level=settings.log_level.lower(), proxy_headers=False)  # TRUSTED_PROXIES
+    config = uvicorn.Config(
+        create_app(container, owns_container=True), host=host, port=port,
+        log_level=settings.log_level.lower(), proxy_headers=False,  # TRUSTED_PROXIES
+        # SIGTERM: requests (and sockets) get a quarter of the deadline to finish.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout / 4)))
+    server = DeadlineServer(config, _deadline(container))
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -80,13 +88,27 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 2) -> 
 
 
 def _serve(container: Container, message: str) -> None:
-    """Print `message`, then run until SIGINT or SIGTERM; close everything."""
-    stop = threading.Event()
+    """Print `message`, then run until SIGINT or SIGTERM; close everything (within
+    SHUTDOWN_TIMEOUT: a thread still stuck then does not keep the process alive)."""
+    stop, deadline = threading.Event(), _deadline(container)
+
+    def on_signal(*_: object) -> None:
+        deadline.arm()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     console.print(message)
     stop.wait()
     container.close()
+
+
+def _deadline(container: Container) -> Deadline:
+    """Armed by the first stop signal; at its end the owned embedded servers are
+    told to stop at once and the process exits."""
+    embedded = container.embedded
+    return Deadline(container.settings.shutdown_timeout,
+                    last_resort=embedded.kill if embedded is not None else lambda: None)
 
 
 @app.command()
