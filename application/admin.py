@@ -119,14 +119,15 @@ class AccountsAdmin:
 
     @retry_on_conflict
     def update_user(
-        self, principal: Principal, ctx: CommandContext, user_id: UUID, **changes: Any
+        self, principal: Principal | None, ctx: CommandContext, user_id: UUID, **changes: Any
     ) -> tuple[User, int | None]:
         """Profile, role and the active flag; each kind of change is its own event.
-        `principal` is the admin acting: they may not lock themselves out."""
+        `principal` is the admin acting: they may not lock themselves out (None:
+        the operator, who holds no account here)."""
         _check_fields(changes, PROFILE_FIELDS | {"role", "is_active"})
         role = Role(changes["role"]) if "role" in changes else None
         is_active = changes.get("is_active")
-        if user_id == principal.user_id and (
+        if principal is not None and user_id == principal.user_id and (
             (role is not None and role is not Role.ADMIN) or is_active is False
         ):
             raise CannotLockOutYourself(
@@ -146,7 +147,7 @@ class AccountsAdmin:
         return user, last_position(self.accounts.save(user))
 
     def deactivate_user(
-        self, principal: Principal, ctx: CommandContext, user_id: UUID
+        self, principal: Principal | None, ctx: CommandContext, user_id: UUID
     ) -> tuple[User, int | None]:
         """The admin panel's delete: the user can no longer log in or refresh."""
         return self.update_user(principal, ctx, user_id, is_active=False)

@@ -55,13 +55,27 @@ class DevicePrincipal:
         return Actor(ActorKind.DEVICE, str(self.device_id))
 
 
-Caller = Principal | DevicePrincipal | None
+@dataclass(frozen=True)
+class Operator:
+    """Whoever runs the machine: the CLI, acting with an admin's rights on the
+    operator's own authority (no token: they already hold the servers)."""
+
+    name: str = "cli"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.system(self.name)
 
 
-def caller_key(caller: Principal | DevicePrincipal) -> str:
-    """What per-caller rate limits count by: the user, or the device."""
+Caller = Principal | DevicePrincipal | Operator | None
+
+
+def caller_key(caller: Principal | DevicePrincipal | Operator) -> str:
+    """What per-caller rate limits count by: the user, the device, the operator."""
     if isinstance(caller, DevicePrincipal):
         return f"device:{caller.device_id}"
+    if isinstance(caller, Operator):
+        return f"operator:{caller.name}"
     return f"user:{caller.user_id}"
 
 

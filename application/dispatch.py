@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
 
-from application.authz import Caller, DevicePrincipal, Principal, Unauthenticated, actor_of
+from application.authz import (
+    Caller,
+    DevicePrincipal,
+    Operator,
+    Principal,
+    Unauthenticated,
+    actor_of,
+)
 from application.rules import Grant, Rule, Target
 from domain.base import CommandContext, NotFound
 
@@ -29,7 +36,7 @@ R = TypeVar("R")
 C = TypeVar("C", bound="Command[Any]")
 
 OwnerLookup = Callable[[UUID], UUID | None]
-Limiter = Callable[[Principal | DevicePrincipal, "Command[Any]"], None]
+Limiter = Callable[[Principal | DevicePrincipal | Operator, "Command[Any]"], None]
 
 
 @dataclass(frozen=True)

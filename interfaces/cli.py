@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from application.authz import Operator
+from application.commands.admin import CreateUser
 from domain.accounts import Role
-from domain.base import Actor, CommandContext, DomainError
+from domain.base import DomainError
 from infra.bootstrap import Container, bootstrap, configure_logging, describe
 from infra.replay import ReplayError, replay
 from infra.replay_check import Report
@@ -163,11 +165,13 @@ def create_user(
     settings = Settings()
     container = bootstrap(settings, start_projections=False, start_workers=False)
     try:
-        ctx = CommandContext(Actor.system("cli"), f"cli-{uuid.uuid4().hex}")
-        user, _ = container.accounts.create_user(
-            ctx, email=email, password=password, name=name, role=role, client_id=None
-        )
+        user, _ = container.dispatcher.dispatch(Operator("cli"), CreateUser(
+            email=email, password=password, name=name, role=role, client_id=None),
+            f"cli-{uuid.uuid4().hex}")
         console.print(f"created {role.value} {user.email} ({user.id})")
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(1) from None
     finally:
         container.close()
 

@@ -30,7 +30,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from application.authz import Caller, DevicePrincipal, PermissionDenied, Unauthenticated
+from application.authz import (
+    Caller,
+    DevicePrincipal,
+    PermissionDenied,
+    Principal,
+    Unauthenticated,
+)
 from application.dispatch import Command
 from application.playback import zone_state
 from application.rules import ZONE_FOLLOW, Target
@@ -64,7 +70,7 @@ class Subscriber:
         caller = self.caller
         if isinstance(caller, DevicePrincipal):
             return changed.get("device_id") == str(caller.device_id)
-        return caller is not None and (
+        return isinstance(caller, Principal) and (
             changed.get("user_id") == str(caller.user_id)
             or changed.get("session_id") == str(caller.session_id))
 
