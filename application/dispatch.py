@@ -24,7 +24,6 @@ from uuid import UUID
 from application.authz import (
     Caller,
     DevicePrincipal,
-    Operator,
     Principal,
     Unauthenticated,
     actor_of,
@@ -36,7 +35,7 @@ R = TypeVar("R")
 C = TypeVar("C", bound="Command[Any]")
 
 OwnerLookup = Callable[[UUID], UUID | None]
-Limiter = Callable[[Principal | DevicePrincipal | Operator, "Command[Any]"], None]
+Limiter = Callable[[Principal | DevicePrincipal, "Command[Any]"], None]
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ class Dispatcher:
         rule = type(command).rule
         if caller is None and rule.needs_caller:  # before anything is looked up
             raise Unauthenticated("authentication credentials were not provided")
-        if self._limiter is not None and caller is not None:
+        if self._limiter is not None and isinstance(caller, Principal | DevicePrincipal):
             self._limiter(caller, command)  # refused attempts count too
         target = command.target()
         owner = self.owner(target) if target is not None else None

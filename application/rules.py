@@ -182,6 +182,18 @@ class Staff(Rule):
         return Grant(user, owner, None)
 
 
+class System(Rule):
+    """What only the system itself does (the clock, the scheduler), as the operator."""
+
+    name, summary = "system", "the system itself (clock, scheduler, operator)"
+
+    def grant(self, caller: Caller, target: Target | None, owner: UUID | None) -> Grant:
+        if isinstance(caller, Operator):
+            return Grant(caller, owner, None)
+        _user(caller, "do this")  # 401 without a caller, 403 for a device
+        raise PermissionDenied("only the system itself does this")
+
+
 PUBLIC = Public()
 SIGNED_IN = SignedIn()
 CLIENT_MEMBER = ClientMember()
@@ -196,7 +208,8 @@ ZONE_FOLLOW = TenantReader("zone-follow", "the zone's client's users, staff, adm
                            "devices of that zone", zone_devices=True)
 STAFF_READ = Staff("staff-read", "sync2gear staff and admins", Role.STAFF, Role.ADMIN)
 ADMIN = Staff("admin", "sync2gear admins", Role.ADMIN)
+SYSTEM = System()
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in (
     PUBLIC, SIGNED_IN, CLIENT_MEMBER, TENANT_WRITE, ZONE_CONTROL, DEVICE_PRESENCE,
-    TENANT_READ, ZONE_FOLLOW, STAFF_READ, ADMIN)}
+    TENANT_READ, ZONE_FOLLOW, STAFF_READ, ADMIN, SYSTEM)}

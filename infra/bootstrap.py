@@ -132,7 +132,7 @@ class Container:
 
         candidates = [
             LeaderLoop("playback-ticker", self.database_url, self.settings.tick_seconds,
-                       lambda: tick_due_zones(self.playback, self.zones_view)),
+                       lambda: tick_due_zones(self.dispatcher, self.zones_view)),
             LeaderLoop("presence-sweeper", self.database_url,
                        self.settings.presence_sweep_seconds, sweep),
             LeaderLoop("scheduler", self.database_url, self.settings.schedule_tick_seconds,
@@ -296,9 +296,6 @@ def bootstrap(
                                            **({"clock": clock} if clock else {}))
         schedules_view = construct_view(SchedulesProjection.name, PostgresSchedulesView,
                                         es_env)
-        scheduler = Scheduler(playback, schedules_view, zones_view, catalog,
-                              grace=timedelta(seconds=settings.schedule_grace_seconds),
-                              clock=playback.clock)
     tokens = TokenService(
         settings.jwt_secret.get_secret_value(),
         timedelta(seconds=settings.access_token_ttl_seconds),
@@ -316,6 +313,9 @@ def bootstrap(
         scheduling=scheduling, catalog=catalog, media=processor, settings=settings,
         heartbeat=lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip),
         limiter=lambda caller, _: rate_limiter.hit("command", caller_key(caller)))
+    scheduler = Scheduler(dispatcher, schedules_view, zones_view,
+                          grace=timedelta(seconds=settings.schedule_grace_seconds),
+                          clock=playback.clock)
     sessions_accounts = session_state_projection(
         "session_state_accounts", lambda events: guard.saved(events, strict=True))
     sessions_devices = session_state_projection(

@@ -15,21 +15,23 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from application.playback import PlaybackApplication
-from application.ports import Catalog
+from application.authz import Operator
+from application.commands.playback import ApplySchedules
+from application.dispatch import Dispatcher
 from domain.schedule_engine import ScheduleSpec, evaluate
 from projections.playback import ZonesView
 from projections.scheduling import SchedulesView, spec_of_row
 
 log = logging.getLogger(__name__)
+SCHEDULER = Operator("scheduler")
 
 
 class Scheduler:
-    def __init__(self, playback: PlaybackApplication, schedules: SchedulesView,
-                 zones: ZonesView, catalog: Catalog, *, grace: timedelta,
+    def __init__(self, dispatcher: Dispatcher, schedules: SchedulesView,
+                 zones: ZonesView, *, grace: timedelta,
                  clock: Callable[[], datetime]) -> None:
-        self._playback, self._schedules, self._zones = playback, schedules, zones
-        self._catalog, self._grace, self._clock = catalog, grace, clock
+        self._dispatcher, self._schedules, self._zones = dispatcher, schedules, zones
+        self._grace, self._clock = grace, clock
         self._cached: tuple[int | None, dict[UUID, list[ScheduleSpec]]] = (-1, {})
 
     def tick(self) -> int:
@@ -44,7 +46,8 @@ class Scheduler:
             if zone is None or not evaluate(specs, zone, now, self._grace):
                 continue
             try:
-                if self._playback.apply_schedules(zone_id, specs, self._catalog, self._grace):
+                command = ApplySchedules(zone_id, tuple(specs), self._grace)
+                if self._dispatcher.dispatch(SCHEDULER, command, f"schedule-{zone_id}"):
                     changed += 1
             except Exception:  # one zone's failure must not stop the others
                 log.exception("schedules of zone %s failed", zone_id)

@@ -11,13 +11,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from application.playback import PlaybackApplication
-from domain.base import Actor, CommandContext, NotFound
+from application.authz import Operator
+from application.commands.playback import TickZone
+from application.dispatch import Dispatcher
+from domain.base import NotFound
 from infra.postgres import connect
 from infra.projection_runner import Supervised, try_lead
 from projections.playback import ZonesView
 
 log = logging.getLogger(__name__)
+CLOCK = Operator("clock")
 
 
 class LeaderLoop(Supervised):
@@ -54,12 +57,12 @@ class LeaderLoop(Supervised):
             self._set("running", succeeded=True)
 
 
-def tick_due_zones(playback: PlaybackApplication, zones: ZonesView) -> int:
+def tick_due_zones(dispatcher: Dispatcher, zones: ZonesView) -> int:
+    """Advance every zone whose item has ended by now (the clock's commands)."""
     ticked = 0
     for zone_id in zones.due_zones():
-        ctx = CommandContext(Actor.system("clock"), f"tick-{uuid.uuid4().hex}")
         try:
-            playback.tick(ctx, zone_id)
+            dispatcher.dispatch(CLOCK, TickZone(zone_id), f"tick-{uuid.uuid4().hex}")
             ticked += 1
         except NotFound:
             continue

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from application.dispatch import Command, Handler
 from application.playback import PlaybackApplication, Result
 from application.ports import Catalog
-from application.rules import CLIENT_MEMBER, TENANT_WRITE, ZONE_CONTROL, Grant
+from application.rules import CLIENT_MEMBER, SYSTEM, TENANT_WRITE, ZONE_CONTROL, Grant
 from domain.base import CommandContext
+from domain.schedule_engine import GRACE, ScheduleSpec
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,24 @@ class ReportEnded(ZoneCommand):
     queue_position: int | None = None
 
 
+@dataclass(frozen=True)
+class TickZone(Command[Result]):
+    """The clock: advance the zone past the items that ended by now."""
+
+    rule = SYSTEM
+    zone_id: UUID
+
+
+@dataclass(frozen=True)
+class ApplySchedules(Command[Result | None]):
+    """The scheduler: carry out what these schedules decide for the zone now."""
+
+    rule = SYSTEM
+    zone_id: UUID
+    specs: tuple[ScheduleSpec, ...]
+    grace: timedelta = GRACE
+
+
 def handlers(playback: PlaybackApplication,
              catalog: Catalog) -> list[tuple[type[Any], Handler]]:
     def simple(method: Callable[[CommandContext, UUID | None, UUID], Result]) -> Handler:
@@ -128,4 +148,7 @@ def handlers(playback: PlaybackApplication,
         (Seek, lambda c, g, ctx: playback.seek(ctx, g.scope, c.zone_id, c.position_ms)),
         (ReportEnded, lambda c, g, ctx: playback.report_ended(
             ctx, g.scope, c.zone_id, play_seq=c.play_seq, queue_position=c.queue_position)),
+        (TickZone, lambda c, g, ctx: playback.tick(ctx, c.zone_id)),
+        (ApplySchedules, lambda c, g, ctx: playback.apply_schedules(
+            c.zone_id, c.specs, catalog, c.grace)),
     ]

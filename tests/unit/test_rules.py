@@ -45,6 +45,7 @@ TABLE = {
     "zone-follow": (Target("zone", ZONE), (E401, OK, E404, OK, OK, OK, E403, OK)),
     "staff-read": (None, (E401, E403, E403, OK, OK, E403, E403, OK)),
     "admin": (None, (E401, E403, E403, E403, OK, E403, E403, OK)),
+    "system": (None, (E401, E403, E403, E403, E403, E403, E403, OK)),
 }
 
 
