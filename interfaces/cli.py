@@ -52,8 +52,9 @@ def run(
     config = uvicorn.Config(
         create_app(container, owns_container=True), host=host, port=port,
         log_level=settings.log_level.lower(), proxy_headers=False,  # TRUSTED_PROXIES
-        # SIGTERM: requests (and sockets) get a quarter of the deadline to finish.
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout / 4)))
+        # SIGTERM: requests (and sockets) get an eighth of the deadline to finish,
+        # the runners half of it (Container.close), the last 1.5 s are the last resort.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout / 8)))
     server = DeadlineServer(config, _deadline(container))
     server.run()
     if not server.started:

@@ -24,7 +24,8 @@ EXIT_CODE = 1
 
 
 class Deadline:
-    """Once armed, exits the process `seconds` later unless it has exited before."""
+    """Once armed, ends the process within `seconds` unless it has ended before: the
+    last LAST_RESORT_SECONDS of them go to `last_resort` (stopping owned servers)."""
 
     def __init__(self, seconds: float, last_resort: Callable[[], None] = lambda: None) -> None:
         self.seconds, self._last_resort = seconds, last_resort
@@ -45,7 +46,8 @@ class Deadline:
 
     def _expire(self) -> None:
         time.sleep(max(0.0, self.seconds - LAST_RESORT_SECONDS))
-        log.error("still running %.1f s after the signal to stop: exiting now", self.seconds)
+        log.error("still running %.1f s after the signal to stop: stopping the embedded "
+                  "servers this process owns and exiting", self.seconds - self.remaining())
         helper = threading.Thread(target=self._last_resort, daemon=True)
         helper.start()
         helper.join(LAST_RESORT_SECONDS - 0.2)
