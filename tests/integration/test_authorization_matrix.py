@@ -211,7 +211,9 @@ def world(make_app: AppFactory, smtp_server: tuple[MailCollector, int], containe
     _, http = make_app(smtp_host="127.0.0.1", smtp_port=port,
                        media_dir=container.settings.media_root,
                        rate_limit_login="1000000/minute")
-    yield build_world(http, container, tmp_path_factory.mktemp("matrix"), collector)
+    world = build_world(http, container, tmp_path_factory.mktemp("matrix"), collector)
+    yield world
+    world.clean_up()
 
 
 def operations(http: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
