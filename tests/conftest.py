@@ -57,6 +57,18 @@ def test_database(servers: dict[str, str]) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def own_database(servers: dict[str, str]) -> Iterator[str]:
+    """A database of this test's own: only what the test starts works on it."""
+    name = f"s2g_own_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = {**conninfo_to_dict(servers["database_url"]), "dbname": name}
+    yield make_conninfo(**{k: v for k, v in info.items() if v is not None})
+    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def redis_prefix(servers: dict[str, str]) -> Iterator[str]:
     prefix = f"s2g-test-{uuid.uuid4().hex[:12]}:"

@@ -12,9 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 BIN = Path(sys.executable).parent
 
@@ -35,18 +33,6 @@ def wait_until_up(base_url: str, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{base_url} did not come up in {timeout} s")
-
-
-@pytest.fixture
-def own_database(servers: dict[str, str]) -> Iterator[str]:
-    """A database of this test's own: only the processes it starts project it."""
-    name = f"s2g_e2e_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = {**conninfo_to_dict(servers["database_url"]), "dbname": name}
-    yield make_conninfo(**{k: v for k, v in info.items() if v is not None})
-    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

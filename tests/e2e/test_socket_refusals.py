@@ -35,26 +35,24 @@ def _pair(http: httpx.Client, auth: dict[str, str], zone_id: str) -> tuple[str, 
 
 async def _close_code(url: str) -> tuple[int, str]:
     async with websockets.connect(url, open_timeout=10) as socket:
-        try:
-            while True:
-                await asyncio.wait_for(socket.recv(), 10)
-        except ConnectionClosed as closed:
-            assert closed.rcvd is not None
-            return closed.rcvd.code, closed.rcvd.reason
-    raise AssertionError("the socket was not closed")
+        return await _until_closed(socket)
 
 
 async def _revoked_while_open(url: str, revoke: Any) -> tuple[int, str]:
     async with websockets.connect(url, open_timeout=10) as socket:
         assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "zone.state"
         await asyncio.to_thread(revoke)
-        try:
-            while True:
-                await asyncio.wait_for(socket.recv(), 10)
-        except ConnectionClosed as closed:
-            assert closed.rcvd is not None
-            return closed.rcvd.code, closed.rcvd.reason
-    raise AssertionError("the socket was not closed")
+        return await _until_closed(socket)
+
+
+async def _until_closed(socket: Any) -> tuple[int, str]:
+    """The close code and reason the server sent (frames before it are skipped)."""
+    try:
+        while True:
+            await asyncio.wait_for(socket.recv(), 10)
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None, "closed without a close frame"
+        return closed.rcvd.code, closed.rcvd.reason
 
 
 def test_refused_sockets_are_closed_with_a_code_the_client_can_read(

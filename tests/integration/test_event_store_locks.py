@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from application.playback import PlaybackApplication
 from domain.base import Actor, ActorKind, CommandContext
@@ -33,14 +32,8 @@ CTX = CommandContext(Actor(ActorKind.USER, "lock-test"), "lock-test")
 
 
 @pytest.fixture
-def database(servers: dict[str, str]) -> Iterator[str]:
-    name = f"s2g_locks_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = {**conninfo_to_dict(servers["database_url"]), "dbname": name}
-    yield make_conninfo(**{k: v for k, v in info.items() if v is not None})
-    with psycopg.connect(servers["database_url"], autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database(own_database: str) -> str:
+    return own_database
 
 
 @pytest.fixture
