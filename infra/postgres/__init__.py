@@ -2,7 +2,8 @@
 
 Nothing waits forever: every pooled connection carries a `statement_timeout` and a
 `lock_timeout`, the event store's own `LOCK TABLE` uses POSTGRES_LOCK_TIMEOUT, and
-a transaction left idle ends after POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT. A
+a transaction left idle ends after POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT, and
+a statement whose client has gone is cancelled (`client_connection_check_interval`). A
 timeout is a psycopg OperationalError: eventsourcing retries the call, then the
 HTTP layer answers 503 with Retry-After.
 """
@@ -79,10 +80,18 @@ class RecoveringPostgresFactory(PostgresFactory):
         return recorder
 
 
+# How often the server checks, during a long statement (a lock wait, say), that
+# its client is still connected: a statement whose client died is cancelled,
+# never committed after the fact (a save sent whole is one statement).
+CLIENT_CHECK_MS = 2000
+
+
 def session_options(statement_timeout_ms: int, lock_timeout_ms: int) -> str:
-    """libpq `options` setting both timeouts for every statement of a session."""
+    """libpq `options` for every statement of a session: both timeouts, and the
+    check that the client is still there."""
     parts = [f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else "",
-             f"-c lock_timeout={lock_timeout_ms}" if lock_timeout_ms else ""]
+             f"-c lock_timeout={lock_timeout_ms}" if lock_timeout_ms else "",
+             f"-c client_connection_check_interval={CLIENT_CHECK_MS}"]
     return " ".join(p for p in parts if p)
 
 

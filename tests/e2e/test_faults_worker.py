@@ -102,6 +102,10 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_worker_which_completes_it_
         first.kill()
         first.wait(10)
         killed_at = time.monotonic()
+        # A save is one statement, sent whole: the server, checking that its client
+        # is still there (client_connection_check_interval), cancels the dead
+        # worker's waiting saves rather than committing them once the lock is free.
+        until(lambda: _waiting_on_events(spy) == 0, 15, "the dead worker's saves are cancelled")
     # The lock is released; the dead worker's transactions never committed.
     time.sleep(0.5)
     assert event_topics(database, EVENTS, track_id)[-1].endswith("Uploaded")
