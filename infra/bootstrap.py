@@ -245,6 +245,7 @@ def bootstrap(
         pool_timeout=settings.db_pool_timeout, reconnect_timeout=settings.db_reconnect_timeout,
         statement_timeout=settings.db_statement_timeout, lock_timeout=settings.db_lock_timeout,
         idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout,
+        aggregate_cache_size=settings.aggregate_cache_size,
     )
     with schema_lock(database_url):  # another process may be creating tables too
         accounts = AccountsApplication(

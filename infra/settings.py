@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     db_statement_timeout: float = Field(default=30.0, gt=0)
     db_lock_timeout: int = Field(default=5, ge=1)
     db_idle_in_transaction_timeout: int = Field(default=5, ge=1)
+    # Aggregates each application keeps loaded, brought up to date on each use
+    # with the events saved since (0: load every time from the last snapshot).
+    aggregate_cache_size: int = Field(default=5000, ge=0)
     # SIGTERM: a process stops within this many seconds, whatever it is waiting on.
     shutdown_timeout: float = Field(default=8.0, gt=0, le=60)
 
