@@ -95,18 +95,36 @@ class SessionGuard:
 
     def caller(self, token: str) -> Principal | DevicePrincipal:
         """The caller a token stands for, now; raises Unauthenticated."""
+        claims = self.claims(token)
+        return self.check(claims, self._cache.get_many(self.keys(claims)))
+
+    def claims(self, token: str) -> AccessClaims | DeviceClaims:
+        """The token's claims, its signature and expiry checked (no I/O)."""
         try:
-            claims = self._tokens.access(token)
+            return self._tokens.access(token)
         except InvalidToken as access_error:
             try:
-                return self.device(self._tokens.device_claims(token))
+                return self._tokens.device_claims(token)
             except InvalidToken:
                 raise Unauthenticated(access_error.detail) from None
-        return self.user(claims)
 
-    def user(self, claims: AccessClaims) -> Principal:
-        user, session = self._cache.get_many([_user_key(claims.user_id),
-                                              _session_key(claims.session_id)])
+    def keys(self, claims: AccessClaims | DeviceClaims) -> list[str]:
+        """The cache entries `check` needs for these claims."""
+        if isinstance(claims, DeviceClaims):
+            return [_device_key(claims.device_id)]
+        return [_user_key(claims.user_id), _session_key(claims.session_id)]
+
+    def check(self, claims: AccessClaims | DeviceClaims,
+              entries: Sequence[dict[str, Any] | None]) -> Principal | DevicePrincipal:
+        """The caller, from the cached `entries` of `keys(claims)`; an entry that is
+        missing (None) is read from the event store (and cached): only then is there
+        I/O, so a caller with every entry cached is checked without any."""
+        if isinstance(claims, DeviceClaims):
+            return self.device(claims, entries[0])
+        return self.user(claims, entries[0], entries[1])
+
+    def user(self, claims: AccessClaims, user: dict[str, Any] | None = None,
+             session: dict[str, Any] | None = None) -> Principal:
         user = user or self._load_user(claims.user_id)
         session = session or self._load_session(claims.session_id)
         if session is None or session["user_id"] != str(claims.user_id):
@@ -123,8 +141,8 @@ class SessionGuard:
         return Principal(claims.user_id, Role(user["role"]),
                          UUID(client_id) if client_id else None, claims.session_id)
 
-    def device(self, claims: DeviceClaims) -> DevicePrincipal:
-        (device,) = self._cache.get_many([_device_key(claims.device_id)])
+    def device(self, claims: DeviceClaims,
+               device: dict[str, Any] | None = None) -> DevicePrincipal:
         device = device or self._load_device(claims.device_id)
         if device is None or device["deleted"]:
             raise SessionEnded("device token is invalid: the device does not exist")

@@ -60,12 +60,12 @@ from projections.accounts import ClientFilter, UserFilter
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
-def staff_principal(principal: PrincipalDep) -> Principal:
+async def staff_principal(principal: PrincipalDep) -> Principal:
     require_staff(principal)
     return principal
 
 
-def admins_first(caller: CallerDep) -> None:
+async def admins_first(caller: CallerDep) -> None:
     """Refuse a caller the ADMIN rule refuses before the body is read, so a client
     user gets 403 even for a malformed body. Only an early answer: the dispatcher
     applies the rule to the command itself."""

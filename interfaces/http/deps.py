@@ -14,6 +14,7 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from application.authz import Caller, PermissionDenied, Principal, Unauthenticated
 from application.dispatch import Command
@@ -23,7 +24,8 @@ from infra.bootstrap import Container
 _bearer = HTTPBearer(auto_error=False, description="The `access` token from login or signup")
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async (no I/O): a sync dependency would cost a hop to the threadpool
     container: Container = request.app.state.container
     return container
 
@@ -34,19 +36,31 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def current_caller(container: ContainerDep, credentials: CredentialsDep) -> Caller:
-    """The user or device the bearer token stands for (None: no token)."""
+async def current_caller(request: Request, container: ContainerDep,
+                         credentials: CredentialsDep) -> Caller:
+    """The user or device the bearer token stands for (None: no token).
+
+    The session state is read from Redis on the event loop; only when some of it
+    is not cached is the check finished in a thread (it reads the event store)."""
     if credentials is None:
         return None
     if credentials.scheme.lower() != "bearer":
         raise Unauthenticated("use `Authorization: Bearer <token>`")
-    return container.guard.caller(credentials.credentials)
+    guard = container.guard
+    claims = guard.claims(credentials.credentials)
+    reader = getattr(request.app.state, "auth_reader", None)
+    entries = await reader.get_many(guard.keys(claims)) if reader else [None]
+    if all(entry is not None for entry in entries):
+        return guard.check(claims, entries)
+    if reader is None:
+        return await run_in_threadpool(guard.caller, credentials.credentials)
+    return await run_in_threadpool(guard.check, claims, entries)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-def current_principal(caller: CallerDep) -> Principal:
+async def current_principal(caller: CallerDep) -> Principal:
     """A signed-in user (a device token is not enough)."""
     if caller is None:
         raise Unauthenticated("authentication credentials were not provided")
@@ -107,7 +121,7 @@ class PageParams:
         return (self.page - 1) * self.page_size
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=200, description="items per page")] = 50,
 ) -> PageParams:
