@@ -12,8 +12,11 @@ figure is the system's rate rather than one zone's lock.
 from __future__ import annotations
 
 import json
+import time
 
-from bench import pgraw
+import httpx
+
+from bench import pgraw, pgstats
 from bench.core import Context, Row, ratio
 from bench.fixtures import playing_zones, tenant
 from bench.loadgen import Load, wrk
@@ -38,13 +41,21 @@ def run(ctx: Context) -> list[Row]:
 
     command(16, ctx.size(3, 1))  # warm-up: pools, caches, first snapshots
     baseline(16, ctx.size(2, 1))
-    rows: list[Row] = []
+    rows: list[Row] = [_alone(command(1, seconds), baseline(1, seconds))]
     for clients in CLIENTS:
-        cmd, hi = command(clients, seconds), baseline(clients, seconds)
+        before = pgstats.snapshot(ctx.servers.database_url) if clients == 16 else None
+        cmd = command(clients, seconds)
+        system = []
+        if before is not None:
+            lag = _catch_up(api.url)
+            counts = pgstats.per(before, pgstats.snapshot(ctx.servers.database_url),
+                                 cmd.requests)
+            system.append(_system(lag, counts))
+        hi = baseline(clients, seconds)
         pg = pgraw.inserts(ctx.servers.database_url, connections=clients, seconds=seconds)
         locked = pgraw.inserts(ctx.servers.database_url, connections=clients,
                                seconds=seconds, lock=True)
-        rows += _rows(clients, cmd, hi, pg, locked)
+        rows += _rows(clients, cmd, hi, pg, locked) + system
     return rows
 
 
@@ -67,3 +78,34 @@ def _rows(clients: int, cmd: Load, hello: Load, pg: Load, locked: Load) -> list[
 def _row(key: str, measure: str, load: Load, note: str) -> Row:
     return Row(key=key, measure=measure, per_s=load.per_s, p50_ms=load.p50_ms,
                p99_ms=load.p99_ms, note=note, data=load.as_dict())
+
+
+def _alone(cmd: Load, hello: Load) -> Row:
+    return _row("http.next.1", "POST /api/playback/next/ (1 client)", cmd,
+                f"{ratio(cmd.per_s, hello.per_s)} of hello-world; hello-world p50 "
+                f"{hello.p50_ms:.1f} ms")
+
+
+def _catch_up(base: str, limit: float = 120.0) -> float:
+    """Seconds after the load until every read model has processed every event."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        checks = httpx.get(f"{base}/api/ready/", timeout=10).json()["checks"]
+        if not any(checks.get("projection_lag", {"?": 1}).values()):
+            return time.monotonic() - start
+        time.sleep(0.05)
+    return float("inf")
+
+
+def _system(lag: float, counts: dict[str, float | None]) -> Row:
+    def fig(key: str) -> str:
+        value = counts[key]
+        return "unknown" if value is None else f"{value:.1f}"
+
+    return Row(key="http.next.16.system", measure="  the whole system per command (16 clients)",
+               note=f"read models caught up {lag:.2f} s after the load; "
+                    f"{fig('statements_per_command')} statements and "
+                    f"{fig('transactions_per_command')} transactions per command, "
+                    f"{fig('statements_per_event')} and {fig('transactions_per_event')} per "
+                    f"event (PostgreSQL's counters; statements need pg_stat_statements)",
+               data={"catch_up_seconds": lag, **counts})
