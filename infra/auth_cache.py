@@ -3,9 +3,11 @@ channel announcing ended sessions to every API process (for open sockets)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,16 +57,37 @@ class RedisAuthCache:
 
 
 class AsyncAuthCacheReader:
-    """The reads of `RedisAuthCache` from an event loop (no thread hop per request)."""
+    """The reads of `RedisAuthCache` from an event loop (no thread hop per request).
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
-        self._redis, self._prefix = client, f"{prefix}auth:"
+    An asyncio Redis client belongs to the loop it first connected on; an app served
+    from more than one loop (a test client per request, say) gets one client per loop.
+    """
+
+    def __init__(self, url: str, prefix: str, *, timeout: float = 0.5) -> None:
+        self._url, self._prefix, self._timeout = url, f"{prefix}auth:", timeout
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary())
+
+    def _client(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = aioredis.from_url(self._url, socket_timeout=self._timeout,
+                                       socket_connect_timeout=self._timeout)
+            self._clients[loop] = client
+        return client
 
     async def get_many(self, keys: Sequence[str]) -> list[dict[str, Any] | None]:
         """The entries; all None when Redis does not answer (the caller then reads
         the event store, in a thread)."""
         try:
-            raw: list[Any] = await self._redis.mget([self._prefix + k for k in keys])
+            raw: list[Any] = await self._client().mget([self._prefix + k for k in keys])
         except RedisError:
             return [None] * len(keys)
         return [json.loads(value) if value is not None else None for value in raw]
+
+    async def aclose(self) -> None:
+        """Close this loop's client (the others went with their loops)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -53,12 +52,10 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
         hub = ZoneHub(container)
         app.state.hub = hub
         await hub.start()
-        redis_client = aioredis.from_url(container.redis_url, socket_timeout=0.5,
-                                         socket_connect_timeout=0.5)
-        app.state.auth_reader = AsyncAuthCacheReader(redis_client,
-                                                     container.settings.redis_prefix)
+        reader = AsyncAuthCacheReader(container.redis_url, container.settings.redis_prefix)
+        app.state.auth_reader = reader
         yield
-        await redis_client.aclose()
+        await reader.aclose()
         await hub.stop()
         if owns_container:
             container.close()
