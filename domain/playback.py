@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -48,7 +48,10 @@ class QueueItem:
     cover_key: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "item_id": str(self.item_id)}
+        # By hand: dataclasses.asdict deep-copies every field (it was most of a replay).
+        return {"item_id": str(self.item_id), "duration_ms": self.duration_ms,
+                "media_key": self.media_key, "content_type": self.content_type,
+                "title": self.title, "artist": self.artist, "cover_key": self.cover_key}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueueItem:
@@ -65,7 +68,9 @@ class AnnouncementItem:
     schedule_id: str | None = None  # set when a schedule caused it
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "announcement_id": str(self.announcement_id)}
+        return {"announcement_id": str(self.announcement_id), "duration_ms": self.duration_ms,
+                "media_key": self.media_key, "content_type": self.content_type,
+                "title": self.title, "schedule_id": self.schedule_id}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnnouncementItem:

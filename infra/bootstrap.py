@@ -48,7 +48,7 @@ from infra.postgres.schedules_view import PostgresSchedulesView
 from infra.postgres.view import PositionView
 from infra.postgres.zones_view import PostgresZonesView
 from infra.presence import Presence, PresenceSweeper, record_heartbeat
-from infra.projection_runner import ProjectionSpec, SupervisedProjection, create_tables
+from infra.projection_runner import ProjectionSpec, Supervised, create_tables, start_engine
 from infra.ratelimit import RateLimiter
 from infra.scheduler import Scheduler
 from infra.security import Argon2Hasher, TokenService
@@ -111,15 +111,13 @@ class Container:
     guard: SessionGuard
     auth_cache: RedisAuthCache
     embedded: EmbeddedServers | None = None
-    projections: list[SupervisedProjection] = field(default_factory=list)
+    projections: list[Supervised] = field(default_factory=list)
     loops: list[LeaderLoop] = field(default_factory=list)
     _lag_views: dict[str, tuple[TrackingRecorder, str]] = field(default_factory=dict)
 
     def start_projections(self) -> None:
-        for spec in self.specs:
-            supervised = SupervisedProjection(spec, self.es_env, self.database_url)
-            supervised.start()
-            self.projections.append(supervised)
+        """One engine for every view: a follower per application, a worker per view."""
+        self.projections.extend(start_engine(self.specs, self.es_env, self.database_url))
 
     def start_clock(self, loops: tuple[str, ...] = ("playback-ticker", "presence-sweeper",
                                                      "scheduler")) -> None:

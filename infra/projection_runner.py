@@ -1,121 +1,30 @@
-"""Runs projections: supervised, restarted on failure, one active per projection.
+"""Runs projections: every view of the process on one engine, one active per view.
 
-Each projection takes a PostgreSQL advisory lock before it runs, so any number
-of processes may be started for it: one works, the others wait to take over.
-Runners never run DDL: `create_tables()` creates every projection's tables once,
-in bootstrap, before any runner starts (DDL queued behind a writer holding an
-events-table lock would hold up every later writer). Each supervisor reports
-its state (`status()`) for `/api/ready/`.
+`start_engine()` starts, per application, one follower of its notifications
+and one worker per view (infra/projection_engine.py); each view is led by one
+process at a time (a PostgreSQL advisory lock named after it, infra/leadership.py),
+so any number of processes may be started: per view one works, the others
+stand by to take over. Runners never run DDL: `create_tables()` creates every
+projection's tables once, in bootstrap, before any runner starts (DDL queued
+behind a writer holding an events-table lock would hold up every later
+writer). Each follower and worker reports its state (`status()`) for
+`/api/ready/`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import threading
-import time
+import gc
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from eventsourcing.application import Application
-from eventsourcing.projection import Projection, ProjectionRunner
+from infra.leadership import leader_lock_key
+from infra.postgres import construct_view
+from infra.projection_engine import Follower, ProjectionSpec
+from infra.supervised import FAILING_AFTER, LoopStatus, Supervised
 
-from infra.postgres import connect, construct_view
-
-log = logging.getLogger(__name__)
-
-FAILING_AFTER = 2  # consecutive failures before a loop counts as failing
-
-
-@dataclass(frozen=True)
-class ProjectionSpec:
-    application_class: type[Application[Any]]
-    projection_class: type[Projection[Any]]
-    view_class: type[Any]
-
-
-@dataclass(frozen=True)
-class LoopStatus:
-    """What a supervised loop is doing: `starting`, `standby` (another process
-    leads), `running`, `failing` (restarting after errors) or `stopped`."""
-
-    name: str
-    state: str
-    failures: int = 0
-    last_error: str | None = None
-
-    @property
-    def healthy(self) -> bool:
-        """Working, or retrying after a single failure (a dropped connection, say)."""
-        return self.state != "stopped" and self.failures < FAILING_AFTER
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "failures": self.failures, "last_error": self.last_error}
-
-
-class Supervised:
-    """A daemon thread with a state, stopped on request within a deadline."""
-
-    def __init__(self, name: str, thread_name: str) -> None:
-        self.name = name
-        self._stopping = threading.Event()
-        self._state, self._failures = "starting", 0
-        self._last_error: str | None = None
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._supervise, name=thread_name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-
-    def join(self, timeout: float) -> bool:
-        self._thread.join(max(timeout, 0.0))
-        return not self._thread.is_alive()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.request_stop()
-        self.join(timeout)
-
-    def status(self) -> LoopStatus:
-        with self._lock:
-            state = self._state
-            if not self._thread.is_alive() and self._thread.ident is not None:
-                state = "stopped"  # ended (asked to, or died): either way not working
-            return LoopStatus(self.name, state, self._failures, self._last_error)
-
-    def _set(self, state: str, *, error: BaseException | None = None,
-             succeeded: bool = False) -> None:
-        with self._lock:
-            self._state = state
-            if error is not None:
-                self._failures += 1
-                self._last_error = f"{type(error).__name__}: {error}"[:300]
-            elif succeeded:
-                self._failures, self._last_error = 0, None
-
-    def _supervise(self) -> None:
-        try:
-            self._loop()
-        finally:
-            self._set("stopped")
-
-    def _loop(self) -> None:
-        raise NotImplementedError
-
-
-def leader_lock_key(name: str) -> int:
-    """The PostgreSQL advisory lock whose holder is the one active `name`
-    (a projection runner, the ticker, the scheduler; replay takes them all)."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-def try_lead(conn: psycopg.Connection[Any], name: str) -> bool:
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (leader_lock_key(name),)).fetchone()
-    return bool(row and row[0])
+__all__ = ["FAILING_AFTER", "LoopStatus", "ProjectionSpec", "Supervised",
+           "SupervisedProjection", "create_tables", "leader_lock_key", "start_engine",
+           "tune_gc"]
 
 
 def create_tables(specs: Iterable[ProjectionSpec], env: dict[str, str]) -> None:
@@ -125,65 +34,54 @@ def create_tables(specs: Iterable[ProjectionSpec], env: dict[str, str]) -> None:
         view.datastore.close()
 
 
+YOUNG_GENERATION = 20_000
+
+
+def tune_gc() -> None:
+    """Projections make many short-lived objects (decoded events, rows): with
+    Python's young generation of 700 objects the collector ran every few events and
+    walked every long-lived object (the zones the projections keep) each time it
+    reached the older generations: 20-30% of a rebuild. A larger young generation
+    collects as much, less often."""
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, YOUNG_GENERATION), gen1, gen2)
+
+
+def start_engine(specs: Iterable[ProjectionSpec], env: dict[str, str], database_url: str,
+                 *, batch: int = 1000, retry_seconds: float = 2.0) -> list[Supervised]:
+    """Start a follower per application and a worker per view; all of them, workers first
+    (each reports its state)."""
+    tune_gc()
+    by_app: dict[type[Any], list[ProjectionSpec]] = {}
+    for spec in specs:
+        by_app.setdefault(spec.application_class, []).append(spec)
+    followers = [Follower(app, group, env, database_url, batch=batch,
+                          retry_seconds=retry_seconds) for app, group in by_app.items()]
+    for follower in followers:
+        follower.start()
+    return [*(w for f in followers for w in f.workers), *followers]
+
+
 class SupervisedProjection(Supervised):
-    def __init__(
-        self, spec: ProjectionSpec, env: dict[str, str], database_url: str,
-        retry_seconds: float = 2.0,
-    ) -> None:
+    """One projection on an engine of its own (its follower and its view's worker):
+    for a test, or a process that runs one view only."""
+
+    def __init__(self, spec: ProjectionSpec, env: dict[str, str], database_url: str,
+                 retry_seconds: float = 2.0) -> None:
         super().__init__(spec.projection_class.name, f"projection-{spec.projection_class.name}")
-        self.spec = spec
-        self._env = {**env, "CREATE_TABLE": "n"}  # tables exist: see create_tables()
-        self._database_url = database_url
-        self._retry = retry_seconds
-        self.is_leader = threading.Event()
-        self._runner: ProjectionRunner[Any, Any] | None = None
+        self._follower = Follower(spec.application_class, [spec], env, database_url,
+                                  retry_seconds=retry_seconds)
+        (self._worker,) = self._follower.workers
+        self.is_leader = self._worker.is_leader
+
+    def start(self) -> None:
+        self._follower.start()
 
     def request_stop(self) -> None:
-        super().request_stop()
-        runner = self._runner
-        if runner is not None:
-            runner.stop()  # run_forever() returns at once
+        self._follower.request_stop()
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                with connect(self._database_url) as lock_conn:
-                    if self._take_lock(lock_conn):
-                        self._run(lock_conn)
-            except Exception as exc:
-                log.exception("projection %s failed; restarting", self.name)
-                self._set("failing", error=exc)
-            finally:
-                self.is_leader.clear()
-            self._stopping.wait(self._retry)
+    def join(self, timeout: float) -> bool:
+        return self._follower.join(timeout)
 
-    def _take_lock(self, conn: psycopg.Connection[Any]) -> bool:
-        while not self._stopping.is_set():
-            if try_lead(conn, self.name):
-                return True
-            self._set("standby", succeeded=True)  # connected; another process leads
-            self._stopping.wait(self._retry)
-        return False
-
-    def _run(self, lock_conn: psycopg.Connection[Any]) -> None:
-        self.is_leader.set()
-        log.info("projection %s running", self.name)
-        runner = ProjectionRunner(
-            application_class=self.spec.application_class,
-            projection_class=self.spec.projection_class,
-            view_class=self.spec.view_class,
-            env=self._env,
-        )
-        self._runner = runner
-        try:
-            with runner:
-                self._set("running")
-                last_check = time.monotonic()
-                while not self._stopping.is_set() and not runner.is_interrupted.is_set():
-                    runner.run_forever(timeout=0.5)
-                    self._set("running", succeeded=True)
-                    if time.monotonic() - last_check > 5:  # the lock lives with this session
-                        lock_conn.execute("SELECT 1")
-                        last_check = time.monotonic()
-        finally:
-            self._runner = None
+    def status(self) -> LoopStatus:
+        return self._worker.status()

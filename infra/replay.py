@@ -1,19 +1,19 @@
 """Rebuild read models from the event store, and check them: `sync2gear replay`.
 
 Every stateful read model (each of the container's ProjectionSpecs whose view
-is a PostgresView) is rebuilt by its own projection code: the application's
+is a PostgresView) is rebuilt by its own projection code, the way the
+projection engine applies events (infra/projected_view.py): the application's
 notifications are read a page at a time and each page (its view writes and
-the tracking position) commits as one transaction, instead of one commit per
-event as the projection runner does. Side-effect projections (PositionView:
-jobs queued, live state published, queues cleaned) are never replayed: that
-would queue the jobs and issue the commands again.
+the tracking position) commits as one transaction. Side-effect projections
+(PositionView: jobs queued, live state published, queues cleaned) are never
+replayed: that would queue the jobs and issue the commands again.
 
 By default each view is rebuilt into a scratch schema up to the live view's
 position, compared with it (infra/replay_check.py) and the scratch schema is
 dropped. `in_place=True` is for disaster recovery after restoring only the
 event tables: the live views are dropped and rebuilt where they are, and the
 side-effect projections move to the head of their application, so they do not
-redo old effects. Projection runners must be stopped for that; their advisory
+redo old effects. Projection runners must be stopped for that; their leader
 locks are taken here (and held) to make sure.
 """
 
@@ -34,10 +34,12 @@ from psycopg import Connection, sql
 from psycopg.rows import DictRow
 
 from infra.bootstrap import Container
+from infra.leadership import Leader
 from infra.postgres import schema_lock
 from infra.postgres.view import PositionView, PostgresView
-from infra.projection_runner import ProjectionSpec, leader_lock_key
-from infra.replay_batch import BatchingDatastore, batched
+from infra.projected_view import CommitPipeline, Events, ProjectedView
+from infra.projection_runner import ProjectionSpec, tune_gc
+from infra.read_ahead import read_ahead
 from infra.replay_check import (
     Report,
     TableCheck,
@@ -69,31 +71,44 @@ class Target:
 
     spec: ProjectionSpec
     app: Application[Any]
-    datastore: BatchingDatastore
-    view: Any  # the spec's PostgresView class, batched()
+    datastore: PostgresDatastore
+    view: Any  # the spec's PostgresView
     result: ViewResult
     on_progress: Progress
 
+    def __post_init__(self) -> None:
+        self.projected = ProjectedView(self.spec.projection_class, self.view, self.app.name)
+
     def rebuild(self, stop: int, page: int, conn: Connection[DictRow] | None = None) -> None:
         """Apply the events after the view's position, up to `stop`: a page per
-        transaction, or all in the transaction `conn` has open."""
-        app, topics = self.app, list(self.spec.projection_class.topics)
-        projection = self.spec.projection_class(view=self.view)
-        began = time.perf_counter()
-        while self.result.position < stop:
-            notifications = app.recorder.select_notifications(
-                self.result.position + 1, page, stop=stop, topics=topics)
-            if not notifications:
-                break
-            with self.datastore.batch(conn) as cursor:
-                for n in notifications:
-                    projection.process_event(app.mapper.to_domain_event(n),
-                                             Tracking(app.name, n.id))
-                self.view.write_deferred(cursor)
-            self.result.position = notifications[-1].id
-            self.result.events += len(notifications)
-            self.on_progress(self.result.name, self.result.events, self.result.position, stop)
+        transaction (the next page read, and staged, while one is written), or all in
+        the transaction `conn` has open."""
+        began, app = time.perf_counter(), self.app
+
+        def read(after: int, until: int | None) -> Events:
+            notifications = app.recorder.select_notifications(after + 1, page, stop=until)
+            return [(app.mapper.to_domain_event(n), Tracking(app.name, n.id))
+                    for n in notifications]
+
+        pipeline = None if conn is not None else CommitPipeline(self.projected)
+        try:
+            for events in read_ahead(read, self.result.position, page, stop):
+                if pipeline is None:
+                    self.projected.apply(events, conn)
+                else:
+                    pipeline.push(events)
+                self._progress(events, stop)
+            if pipeline is not None:
+                pipeline.flush()
+        finally:
+            if pipeline is not None:
+                pipeline.close()
         self.result.seconds += time.perf_counter() - began
+
+    def _progress(self, events: Events, stop: int) -> None:
+        self.result.position = events[-1][1].notification_id
+        self.result.events += len(events)
+        self.on_progress(self.result.name, self.result.events, self.result.position, stop)
 
 
 def replay(container: Container, *, in_place: bool = False, keep: bool = False,
@@ -104,6 +119,7 @@ def replay(container: Container, *, in_place: bool = False, keep: bool = False,
         raise ReplayError("replay needs a container that runs no projections itself"
                           " (bootstrap(start_projections=False)): they share zone caches")
     specs = _selected(container.specs, views)
+    tune_gc()
     live_schema = container.es_env.get("POSTGRES_SCHEMA") or "public"
     schema = live_schema if in_place else f"replay_{uuid.uuid4().hex[:12]}"
     report = Report(schema, in_place, skipped=[s.projection_class.name for s in specs
@@ -184,9 +200,9 @@ def _in_place(container: Container, specs: list[ProjectionSpec], schema: str, pa
 def _target(container: Container, spec: ProjectionSpec, schema: str,
             progress: Progress) -> Iterator[Target]:
     """The spec's view on its own datastore in `schema` (tables created if missing)."""
-    datastore = _datastore(container, schema, BatchingDatastore)
+    datastore = _datastore(container, schema, PostgresDatastore)
     try:
-        view = batched(spec.view_class)(datastore, tracking_table_name=_tracking_table(spec))
+        view = spec.view_class(datastore, tracking_table_name=_tracking_table(spec))
         with schema_lock(container.database_url):
             view.create_table()
         app = _applications(container)[spec.application_class]
@@ -233,14 +249,12 @@ def _drop_view(database_url: str, spec: ProjectionSpec, schema: str) -> None:
 
 @contextmanager
 def _runners_stopped(database_url: str, names: list[str]) -> Iterator[None]:
-    """Hold every named projection's runner lock (refused while a runner holds one)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        busy = [name for name in names
-                if not _scalar(conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                            (leader_lock_key(name),)).fetchone())]
+    """Lead every named projection (refused while a runner leads one of them)."""
+    with Leader(database_url, names) as leader:
+        busy = sorted(set(names) - leader.acquire())
         if busy:
             raise RunnersActive(busy)
-        yield  # the locks go with the connection
+        yield
 
 
 def _selected(specs: list[ProjectionSpec], names: Iterable[str] | None) -> list[ProjectionSpec]:
@@ -267,7 +281,3 @@ def _tracking_table(spec: ProjectionSpec) -> str:
 def _execute(database_url: str, statement: sql.Composed) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(statement)
-
-
-def _scalar(row: tuple[Any, ...] | None) -> Any:
-    return row[0] if row else None

@@ -15,8 +15,8 @@ from application.authz import Operator
 from application.commands.playback import TickZone
 from application.dispatch import Dispatcher
 from domain.base import NotFound
-from infra.postgres import connect
-from infra.projection_runner import Supervised, try_lead
+from infra.leadership import Leader, LeadershipLost
+from infra.supervised import Supervised
 from projections.playback import ZonesView
 
 log = logging.getLogger(__name__)
@@ -24,28 +24,36 @@ CLOCK = Operator("clock")
 
 
 class LeaderLoop(Supervised):
-    """Runs `step()` every `interval` seconds while holding the named advisory lock."""
+    """Runs `step()` every `interval` seconds while this process leads `name`
+    (infra/leadership.py); stands by while another process does."""
 
     def __init__(self, name: str, database_url: str, interval: float,
                  step: Callable[[], Any]) -> None:
         super().__init__(name, name)
-        self._url, self._interval, self._step = database_url, interval, step
+        self._interval, self._step = interval, step
+        self._leader = Leader(database_url, [name])
 
     def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                with connect(self._url) as conn:
-                    while not self._stopping.is_set() and not try_lead(conn, self.name):
-                        self._set("standby", succeeded=True)
-                        self._stopping.wait(self._interval * 2)
-                    while not self._stopping.is_set():
-                        self._safe_step()
-                        conn.execute("SELECT 1")  # the lock lives with this connection
-                        self._stopping.wait(self._interval)
-            except Exception as exc:
-                log.exception("%s lost its database connection; retrying", self.name)
-                self._set("failing", error=exc)
-                self._stopping.wait(2.0)
+        try:
+            while not self._stopping.is_set():
+                self._lead_or_wait()
+        finally:
+            self._leader.release()
+
+    def _lead_or_wait(self) -> None:
+        try:
+            if not self._leader.acquire():
+                self._set("standby", succeeded=True)
+                self._stopping.wait(self._interval * 2)
+                return
+            while not self._stopping.is_set():
+                self._safe_step()
+                self._leader.check()  # the lock lives with its connection
+                self._stopping.wait(self._interval)
+        except LeadershipLost as exc:
+            log.exception("%s lost its database connection; retrying", self.name)
+            self._set("failing", error=exc)
+            self._stopping.wait(2.0)
 
     def _safe_step(self) -> None:
         try:

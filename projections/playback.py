@@ -25,6 +25,7 @@ from application.ports import LiveState
 from domain.schedule_engine import ZoneFacts
 from domain.zone import Zone
 from projections.accounts import Page
+from projections.batching import BatchProjection
 
 Row = dict[str, Any]
 ZoneLoader = Callable[[UUID, int], Zone]
@@ -84,14 +85,14 @@ class ZonesView(TrackingRecorder, ABC):
         """Zones whose audible item has ended by now (by the database clock)."""
 
 
-def zone_row(zone: Zone) -> Row:
-    state = zone_state(zone)
-    return {
+def zone_row(zone: Zone, *, queue: bool = True) -> Row:
+    """The zone's row (without its queue when `queue` is false)."""
+    row = {
         "id": zone.id, "client_id": zone.client_id, "name": zone.name,
         "description": zone.description, "default_volume": zone.default_volume,
         "volume": zone.volume, "timezone": zone.timezone, "is_active": zone.is_active,
-        "is_playing": zone.is_playing, "version": zone.version, "state": state,
-        "queue": queue_of(zone), "ends_at": zone.ends_at(),
+        "is_playing": zone.is_playing, "version": zone.version, "state": zone_state(zone),
+        "ends_at": zone.ends_at(),
         "schedule": {
             "music_key": zone.music_key, "tracks_played": zone.tracks_played,
             "manual_at": zone.manual_at.isoformat() if zone.manual_at else None,
@@ -99,24 +100,56 @@ def zone_row(zone: Zone) -> Row:
         },
         "created_at": zone.created_on, "updated_at": zone.modified_on,
     }
+    if queue:
+        row["queue"] = queue_of(zone)
+    return row
 
 
 def zones_projection(load: ZoneLoader) -> type[Projection[ZonesView]]:
     folder = ZoneFolder(load)
 
-    class ZonesProjection(Projection[ZonesView]):
+    class ZonesProjection(BatchProjection[ZonesView]):
+        """Each zone changed in a batch is written once, at the end, with its queue
+        only if the queue changed since this projection last wrote it."""
+
         name = "zones_view"
+
+        def __init__(self, view: ZonesView) -> None:
+            super().__init__(view)
+            self._changed: dict[UUID, Zone] = {}
+            self._written_queues: dict[UUID, tuple[list[Any], int]] = {}
+            self._tracking: Tracking | None = None
 
         @singledispatchmethod
         def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-            if not isinstance(domain_event, Zone.Event):
-                self.view.insert_tracking(tracking)
-                return
-            zone = folder.apply(domain_event)
-            if zone.is_deleted:
-                self.view.delete_zone(zone.id, tracking)
+            self._tracking = tracking
+            if isinstance(domain_event, Zone.Event):
+                zone = folder.apply(domain_event)
+                self._changed[zone.id] = zone
             else:
-                self.view.save_zone(zone_row(zone), tracking)
+                self.view.insert_tracking(tracking)
+
+        def end_batch(self) -> None:
+            tracking, changed = self._tracking, self._changed
+            self._changed = {}
+            assert tracking is not None or not changed
+            for zone in changed.values():
+                if zone.is_deleted:
+                    self._written_queues.pop(zone.id, None)
+                    self.view.delete_zone(zone.id, tracking)  # type: ignore[arg-type]
+                else:
+                    self.view.save_zone(zone_row(zone, queue=self._queue_changed(zone)),
+                                        tracking)  # type: ignore[arg-type]
+
+        def _queue_changed(self, zone: Zone) -> bool:
+            """The queue is replaced whenever it changes, and only ever loses tracks
+            to `removed`: the list and the count of removed tracks identify it."""
+            written = self._written_queues.get(zone.id)
+            if written is not None and written[0] is zone.queue \
+                    and written[1] == len(zone.removed):
+                return False
+            self._written_queues[zone.id] = (zone.queue, len(zone.removed))
+            return True
 
     return ZonesProjection
 
@@ -124,21 +157,32 @@ def zones_projection(load: ZoneLoader) -> type[Projection[ZonesView]]:
 def live_state_projection(load: ZoneLoader, live: LiveState
                           ) -> type[Projection[TrackingRecorder]]:
     """Publishes each zone's new state; the position is only kept after the
-    state is out, so a failure (say, Redis down) retries it later."""
+    state is out, so a failure (say, Redis down) retries it later. A zone that
+    changed several times in a batch is published once, in its latest state
+    (devices keep only the newest state anyway)."""
     folder = ZoneFolder(load)
 
-    class LiveZoneStateProjection(Projection[TrackingRecorder]):
+    class LiveZoneStateProjection(BatchProjection[TrackingRecorder]):
         name = "live_zone_state"
+
+        def __init__(self, view: TrackingRecorder) -> None:
+            super().__init__(view)
+            self._changed: dict[UUID, Zone] = {}
 
         @singledispatchmethod
         def process_event(self, domain_event: Any, tracking: Tracking) -> None:
             if isinstance(domain_event, Zone.Event):
                 zone = folder.apply(domain_event)
+                self._changed[zone.id] = zone
+            self.view.insert_tracking(tracking)
+
+        def end_batch(self) -> None:
+            changed, self._changed = self._changed, {}
+            for zone in changed.values():
                 state = zone_state(zone)
                 if zone.is_deleted:  # its sockets are closed (4404)
                     state["is_deleted"] = True
                 live.publish(str(zone.id), zone.version, state)
-            self.view.insert_tracking(tracking)
 
     return LiveZoneStateProjection
 

@@ -34,10 +34,8 @@ class PostgresDevicesView(PostgresView, DevicesView):
         self._update("devices", device_id, changes, tracking)
 
     def remove(self, device_id: UUID, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._q("DELETE FROM {schema}.devices WHERE id = %(id)s"),
-                         {"id": device_id})
-            self._insert_tracking(curs, tracking)
+        self._statement("DELETE FROM {schema}.devices WHERE id = %(id)s", {"id": device_id},
+                    tracking)
 
     # -- queries -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 from psycopg.types.json import Jsonb
 
+from infra.postgres.batch import Batch, run_statements
 from infra.postgres.view import PostgresView, Row
 from projections.accounts import Page
 from projections.history import ZoneHistoryView
@@ -34,26 +35,40 @@ class PostgresZoneHistoryView(PostgresView, ZoneHistoryView):
         " WHERE ended_at IS NULL",
     )
 
+    def begin_batch(self) -> None:
+        super().begin_batch()
+        self._entries: list[Row] = []
+        self._closes: list[Row] = []  # of plays opened before the batch
+        self._plays: list[Row] = []  # started in the batch, in order
+        self._open: dict[UUID, Row] = {}  # zone -> its play started in the batch, still open
+
     def record(self, entry: Row, close: Row | None, start: Row | None,
                tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._q(
-                "INSERT INTO {schema}.zone_history (zone_id, version, at, type, actor_kind,"
-                " actor_id, correlation_id, summary, changes) VALUES (%(zone_id)s,"
-                " %(version)s, %(at)s, %(type)s, %(actor_kind)s, %(actor_id)s,"
-                " %(correlation_id)s, %(summary)s, %(changes)s)"),
-                {**entry, "changes": Jsonb(entry["changes"])})
-            if close is not None:
-                curs.execute(self._q(
-                    "UPDATE {schema}.zone_plays SET ended_at = %(ended_at)s,"
-                    " end_reason = %(end_reason)s"
-                    " WHERE zone_id = %(zone_id)s AND ended_at IS NULL"), close)
-            if start is not None:
-                columns = ", ".join(start)
-                values = ", ".join(f"%({k})s" for k in start)
-                curs.execute(self._q(f"INSERT INTO {{schema}}.zone_plays ({columns})"
-                                     f" VALUES ({values})"), start)
-            self._insert_tracking(curs, tracking)
+        if not self.batching:  # on its own: a batch of one
+            self.begin_batch()
+            self.record(entry, close, start, tracking)
+            with self.datastore.transaction(commit=True) as curs:
+                run_statements(curs, self.seal_batch().statements)
+                self._insert_tracking(curs, tracking)
+            return
+        self._entries.append({**entry, "changes": Jsonb(entry["changes"])})
+        if close is not None:
+            opened = self._open.pop(close["zone_id"], None)
+            if opened is None:
+                self._closes.append(close)
+            else:  # a play of this batch: it goes in ended
+                opened.update(ended_at=close["ended_at"], end_reason=close["end_reason"])
+        if start is not None:
+            play = {**start, "ended_at": None, "end_reason": None}
+            self._plays.append(play)
+            self._open[play["zone_id"]] = play
+
+    def _seal(self, batch: Batch) -> None:
+        """Plays opened earlier end first (a zone has one open play at most), then the
+        plays of the batch go in, ended or not, then the history entries."""
+        batch.statements += [(self._q(_CLOSE), close) for close in self._closes]
+        batch.insert_many(self._q(_START), self._q(_COPY_START), _PLAY_COLUMNS, self._plays)
+        batch.insert_many(self._q(_ENTRY), self._q(_COPY_ENTRY), _ENTRY_COLUMNS, self._entries)
 
     def list_entries(self, zone_id: UUID, since: datetime | None, until: datetime | None,
                      offset: int, limit: int) -> Page:
@@ -85,3 +100,21 @@ class PostgresZoneHistoryView(PostgresView, ZoneHistoryView):
             {"client_id": client_id, "zone_id": zone_id, "since": since, "until": until},
             offset, limit)
         return Page(count, rows)
+
+
+_ENTRY = ("INSERT INTO {schema}.zone_history (zone_id, version, at, type, actor_kind,"
+          " actor_id, correlation_id, summary, changes) VALUES (%(zone_id)s, %(version)s,"
+          " %(at)s, %(type)s, %(actor_kind)s, %(actor_id)s, %(correlation_id)s, %(summary)s,"
+          " %(changes)s)")
+_CLOSE = ("UPDATE {schema}.zone_plays SET ended_at = %(ended_at)s, end_reason = %(end_reason)s"
+          " WHERE zone_id = %(zone_id)s AND ended_at IS NULL")
+_START = ("INSERT INTO {schema}.zone_plays (id, zone_id, client_id, kind, item_id, title,"
+          " artist, duration_ms, schedule_id, started_at, ended_at, end_reason) VALUES (%(id)s,"
+          " %(zone_id)s, %(client_id)s, %(kind)s, %(item_id)s, %(title)s, %(artist)s,"
+          " %(duration_ms)s, %(schedule_id)s, %(started_at)s, %(ended_at)s, %(end_reason)s)")
+_ENTRY_COLUMNS = ("zone_id", "version", "at", "type", "actor_kind", "actor_id",
+                  "correlation_id", "summary", "changes")
+_PLAY_COLUMNS = ("id", "zone_id", "client_id", "kind", "item_id", "title", "artist",
+                 "duration_ms", "schedule_id", "started_at", "ended_at", "end_reason")
+_COPY_ENTRY = f"COPY {{schema}}.zone_history ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
+_COPY_START = f"COPY {{schema}}.zone_plays ({', '.join(_PLAY_COLUMNS)}) FROM STDIN"

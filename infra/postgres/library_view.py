@@ -62,7 +62,7 @@ class PostgresLibraryView(PostgresView, LibraryView):
         self._update(_checked(table), row_id, changes, tracking)
 
     def remove(self, table: str, row_id: UUID, tracking: Tracking) -> None:
-        self._write(f"DELETE FROM {{schema}}.{_checked(table)} WHERE id = %(id)s",
+        self._statement(f"DELETE FROM {{schema}}.{_checked(table)} WHERE id = %(id)s",
                     {"id": row_id}, tracking)
 
     def add_item(self, folder_id: UUID, item_id: UUID, tracking: Tracking) -> None:
@@ -72,7 +72,7 @@ class PostgresLibraryView(PostgresView, LibraryView):
                   WHERE folder_id = %(f)s) WHERE id = %(i)s"""
             for t in ITEM_TABLES
         ]
-        self._write_many([*statements, _RECOUNT], {"f": folder_id, "i": item_id}, tracking)
+        self._write_counted(statements, {"f": folder_id, "i": item_id}, tracking)
 
     def remove_item(self, folder_id: UUID, item_id: UUID, tracking: Tracking) -> None:
         statements = [
@@ -80,7 +80,7 @@ class PostgresLibraryView(PostgresView, LibraryView):
             " WHERE id = %(i)s AND folder_id = %(f)s"
             for t in ITEM_TABLES
         ]
-        self._write_many([*statements, _RECOUNT], {"f": folder_id, "i": item_id}, tracking)
+        self._write_counted(statements, {"f": folder_id, "i": item_id}, tracking)
 
     def set_order(self, folder_id: UUID, items: list[UUID], tracking: Tracking) -> None:
         statements = [
@@ -100,17 +100,23 @@ class PostgresLibraryView(PostgresView, LibraryView):
         self._write_many(statements, {"f": folder_id}, tracking)
 
     def add_usage(self, quota_id: UUID, delta: int, tracking: Tracking) -> None:
-        self._write("UPDATE {schema}.library_storage SET used_bytes = used_bytes + %(d)s"
-                    " WHERE id = %(id)s", {"id": quota_id, "d": delta}, tracking)
+        """In a batch, a quota's changes add up into one update (nothing reads it meanwhile)."""
+        params = {"id": quota_id, "d": delta}
+        if self._batch is None:
+            self._statement(_ADD_USAGE, params, tracking)
+        else:
+            self._batch.add(self._q(_ADD_USAGE), params, key=("usage", quota_id),
+                            merge=lambda a, b: {**b, "d": a["d"] + b["d"]})
 
-    def _write(self, statement: str, params: Row, tracking: Tracking) -> None:
-        self._write_many([statement], params, tracking)
-
-    def _write_many(self, statements: list[str], params: Row, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            for statement in statements:
-                curs.execute(self._q(statement), params)
-            self._insert_tracking(curs, tracking)
+    def _write_counted(self, statements: list[str], params: Row, tracking: Tracking) -> None:
+        """`statements`, then the folder `params["f"]` recounted; in a batch only the
+        folder's last recount runs (each overwrites the one before, and nothing reads
+        the count meanwhile)."""
+        if self._batch is None:
+            self._write_many([*statements, _RECOUNT], params, tracking)
+            return
+        self._write_many(statements, params, tracking)
+        self._batch.add(self._q(_RECOUNT), {"f": params["f"]}, key=("recount", params["f"]))
 
     # -- queries ---------------------------------------------------------------
 
@@ -182,6 +188,8 @@ _RECOUNT = """UPDATE {schema}.library_folders SET item_count = (
     SELECT count(*) FROM {schema}.library_tracks WHERE folder_id = %(f)s) + (
     SELECT count(*) FROM {schema}.library_announcements WHERE folder_id = %(f)s)
     WHERE id = %(f)s"""
+_ADD_USAGE = ("UPDATE {schema}.library_storage SET used_bytes = used_bytes + %(d)s"
+              " WHERE id = %(id)s")
 
 
 def _checked(table: str) -> str:

@@ -33,10 +33,8 @@ class PostgresSchedulesView(PostgresView, SchedulesView):
         self._update("schedules", schedule_id, changes, tracking)
 
     def delete_schedule(self, schedule_id: UUID, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._q("DELETE FROM {schema}.schedules WHERE id = %(id)s"),
-                         {"id": schedule_id})
-            self._insert_tracking(curs, tracking)
+        self._statement("DELETE FROM {schema}.schedules WHERE id = %(id)s", {"id": schedule_id},
+                    tracking)
 
     def get_schedule(self, schedule_id: UUID) -> Row | None:
         return self._one("SELECT * FROM {schema}.schedules WHERE id = %(id)s",

@@ -1,4 +1,11 @@
-"""A base for PostgreSQL views: each write and its tracking row commit together."""
+"""A base for PostgreSQL views: a batch of events' writes and its position commit together.
+
+The projection engine (infra/projection_engine.py) opens a batch on a view,
+hands it the batch's events through its projection, and commits it: every
+write the view was asked for and the batch's last position, in one
+transaction (infra/postgres/batch.py). A write asked for outside a batch
+commits at once with its own tracking row, as a single-event batch would.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,136 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg import sql
+from psycopg import Connection, Cursor, sql
+from psycopg.rows import DictRow
 
-Row = dict[str, Any]
+from infra.postgres.batch import Batch, PositionMoved, Row, run_copies, run_statements
+
+__all__ = ["BatchedRecorder", "PositionMoved", "PositionView", "PostgresView", "Row"]
+
 _CREATE_TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?\{schema\}\.(\w+)", re.IGNORECASE)
 
 
-class PostgresView(PostgresTrackingRecorder):
+class BatchedRecorder(PostgresTrackingRecorder):
+    """A tracking recorder whose writes can be gathered into batches."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        assert self.datastore.single_row_tracking, "batches move a single-row position"
+        self._batch: Batch | None = None
+        self._rendered: dict[str, str] = {}
+        self._lock_position = self._q(
+            f"SELECT notification_id FROM {{schema}}.{self.tracking_table_name}"
+            " WHERE application_name = %(app)s FOR UPDATE")
+        self._first_position = self._q(  # a second runner's first batch fails on the key
+            f"INSERT INTO {{schema}}.{self.tracking_table_name} VALUES (%(app)s, %(to)s)")
+        self._move_position = self._q(
+            f"UPDATE {{schema}}.{self.tracking_table_name} SET notification_id = %(to)s"
+            " WHERE application_name = %(app)s")
+
+    # -- batches (the projection engine and replay) ----------------------------------
+
+    def begin_batch(self) -> None:
+        self._batch = Batch(self._update_query)
+
+    def abort_batch(self) -> None:
+        """Forget the open batch (nothing of it was written)."""
+        self._batch = None
+
+    def seal_batch(self) -> Batch:
+        """Close the open batch: its statements, ready to be written (the view can
+        begin the next batch while this one is written)."""
+        batch, self._batch = self._batch, None
+        assert batch is not None, "no batch is open"
+        self._seal(batch)
+        batch.settle()
+        return batch
+
+    def _seal(self, batch: Batch) -> None:
+        """Add to `batch` what the view held back to its end (subclasses)."""
+
+    def write_batch(self, batch: Batch, app_name: str, start: int | None, end: int,
+                    conn: Connection[DictRow] | None = None) -> int:
+        """Write a sealed batch and move the position from `start` to `end`, in one
+        transaction: `conn`'s open one if given (the caller commits), else a new one.
+        Raises PositionMoved (nothing written) if the position is not `start`.
+        Returns the statements the batch's rows took."""
+        if conn is not None:
+            with conn.cursor() as curs:
+                return self._write_sealed(curs, batch, app_name, start, end)
+        with self.datastore.get_connection() as own:
+            if batch.copies:  # COPY cannot run in pipeline mode: pipelines within
+                with own.transaction(), own.cursor() as curs:
+                    return self._write_sealed(curs, batch, app_name, start, end)
+            with own.pipeline(), own.transaction(), own.cursor() as curs:
+                return self._write_sealed(curs, batch, app_name, start, end)
+
+    def commit_batch(self, app_name: str, start: int | None, end: int,
+                     conn: Connection[DictRow] | None = None) -> int:
+        """Seal the open batch and write it (see write_batch)."""
+        return self.write_batch(self.seal_batch(), app_name, start, end, conn)
+
+    def _write_sealed(self, curs: Cursor[DictRow], batch: Batch, app_name: str,
+                      start: int | None, end: int) -> int:
+        conn = curs.connection
+        with conn.pipeline():
+            curs.execute(self._lock_position, {"app": app_name}, prepare=True)
+            row = curs.fetchone()
+            stored = None if row is None else row["notification_id"]
+            if stored != start:
+                raise PositionMoved(f"{self.tracking_table_name}: {app_name} is at {stored},"
+                                    f" not {start}: another runner projects this view")
+            written = run_statements(curs, batch.statements)
+            if not batch.copies:
+                self._move(curs, app_name, start, end)
+                return written
+        written += run_copies(curs, batch.copies)
+        self._move(curs, app_name, start, end)
+        return written
+
+    def _move(self, curs: Cursor[DictRow], app_name: str, start: int | None, end: int) -> None:
+        curs.execute(self._first_position if start is None else self._move_position,
+                     {"app": app_name, "to": end}, prepare=True)
+
+    @property
+    def batching(self) -> bool:
+        return self._batch is not None
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        if self._batch is None:  # in a batch the position is written once, at its end
+            super().insert_tracking(tracking)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _statement(self, query: str, params: Row, tracking: Tracking) -> None:
+        """A statement (`{schema}` placeholders) that runs in its place in the batch."""
+        self._write_many([query], params, tracking)
+
+    def _write_many(self, queries: list[str], params: Row, tracking: Tracking) -> None:
+        if self._batch is not None:
+            for query in queries:
+                self._batch.add(self._q(query), params)
+            return
+        with self.datastore.transaction(commit=True) as curs:
+            for query in queries:
+                curs.execute(self._q(query), params)
+            self._insert_tracking(curs, tracking)
+
+    def _q(self, query: str) -> str:
+        """`query` with its `{schema}` placeholders filled in (rendered once)."""
+        rendered = self._rendered.get(query)
+        if rendered is None:
+            rendered = sql.SQL(query).format(  # type: ignore[arg-type,unused-ignore]
+                schema=sql.Identifier(self.datastore.schema)).as_string(None)
+            self._rendered[query] = rendered
+        return rendered
+
+    def _update_query(self, table: str, columns: tuple[str, ...]) -> str:
+        sets = ", ".join(f'"{c}" = %({c})s' for c in columns)
+        return self._q(f"UPDATE {{schema}}.{table} SET {sets} WHERE id = %(__id)s")
+
+
+class PostgresView(BatchedRecorder):
     """Subclasses list their DDL in `ddl` (with `{schema}` placeholders)."""
 
     ddl: tuple[str, ...] = ()
@@ -40,28 +170,25 @@ class PostgresView(PostgresTrackingRecorder):
         )
 
     def _insert(self, table: str, row: Row, tracking: Tracking) -> None:
-        statement = sql.SQL(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING"
-        ).format(
-            self._table(table),
-            sql.SQL(", ").join(map(sql.Identifier, row)),
-            sql.SQL(", ").join(map(sql.Placeholder, row)),
-        )
+        columns = ", ".join(f'"{c}"' for c in row)
+        values = ", ".join(f"%({c})s" for c in row)
+        query = self._q(f"INSERT INTO {{schema}}.{table} ({columns}) VALUES ({values})"
+                        " ON CONFLICT (id) DO NOTHING")
+        if self._batch is not None:
+            self._batch.insert(table, row["id"], query, row)
+            return
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(statement, row)
+            curs.execute(query, row)
             self._insert_tracking(curs, tracking)
 
     def _update(self, table: str, row_id: UUID, changes: Row, tracking: Tracking) -> None:
-        statement = sql.SQL("UPDATE {} SET {} WHERE id = {}").format(
-            self._table(table),
-            sql.SQL(", ").join(
-                sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k))
-                for k in changes
-            ),
-            sql.Placeholder("__id"),
-        )
+        """Set columns of one row to constants (merged with the row's other updates in
+        a batch: use `_write` for anything that reads the table)."""
+        if self._batch is not None:
+            self._batch.update(table, row_id, changes)
+            return
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(statement, {**changes, "__id": row_id})
+            curs.execute(self._update_query(table, tuple(changes)), {**changes, "__id": row_id})
             self._insert_tracking(curs, tracking)
 
     def _one(self, query: str, params: Row) -> Row | None:
@@ -92,10 +219,7 @@ class PostgresView(PostgresTrackingRecorder):
             del r["__count"]
         return count, rows
 
-    def _q(self, query: str) -> sql.Composed:
-        return sql.SQL(query).format(schema=sql.Identifier(self.datastore.schema))  # type: ignore[arg-type,unused-ignore]
 
-
-class PositionView(PostgresTrackingRecorder):
+class PositionView(BatchedRecorder):
     """Only a position: for projections whose output is elsewhere (jobs queued,
     Redis state published, commands issued)."""

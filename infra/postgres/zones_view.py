@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
@@ -31,24 +32,16 @@ class PostgresZonesView(PostgresView, ZonesView):
     )
 
     def save_zone(self, row: Row, tracking: Tracking) -> None:
-        row = {**row, "state": Jsonb(row["state"]), "queue": Jsonb(row["queue"]),
-               "schedule": Jsonb(row["schedule"])}
-        columns = [k for k in row if k != "id"]
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
-        statement = (
-            f"INSERT INTO {{schema}}.playback_zones ({', '.join(row)}) "
-            f"VALUES ({', '.join(f'%({k})s' for k in row)}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}"
-        )
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._q(statement), row)
-            self._insert_tracking(curs, tracking)
+        """Insert or update the zone's row; a row without "queue" leaves the stored
+        queue as it is (the projection knows it has not changed)."""
+        params = {**row, "state": Jsonb(row["state"]), "schedule": Jsonb(row["schedule"])}
+        if "queue" in row:
+            params["queue"] = Jsonb(row["queue"])
+        self._statement(_upsert(tuple(params)), params, tracking)
 
     def delete_zone(self, zone_id: UUID, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._q("DELETE FROM {schema}.playback_zones WHERE id = %(id)s"),
-                         {"id": zone_id})
-            self._insert_tracking(curs, tracking)
+        self._statement("DELETE FROM {schema}.playback_zones WHERE id = %(id)s", {"id": zone_id},
+                    tracking)
 
     def get_zone(self, zone_id: UUID) -> Row | None:
         return self._one("SELECT * FROM {schema}.playback_zones WHERE id = %(id)s",
@@ -78,3 +71,15 @@ class PostgresZonesView(PostgresView, ZonesView):
                                  " WHERE ends_at <= now() ORDER BY ends_at LIMIT %(n)s"),
                          {"n": limit})
             return [r["id"] for r in curs.fetchall()]
+
+
+@cache
+def _upsert(columns: tuple[str, ...]) -> str:
+    """Insert or update the whole row; without its queue, update the rest of the row
+    (the row exists: its queue was written with it)."""
+    sets = ", ".join(f"{c} = %({c})s" for c in columns if c != "id")
+    if "queue" not in columns:
+        return f"UPDATE {{schema}}.playback_zones SET {sets} WHERE id = %(id)s"
+    return (f"INSERT INTO {{schema}}.playback_zones ({', '.join(columns)}) "
+            f"VALUES ({', '.join(f'%({c})s' for c in columns)}) "
+            f"ON CONFLICT (id) DO UPDATE SET {sets}")

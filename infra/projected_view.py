@@ -1,0 +1,186 @@
+"""A view, its projection and its position: what applies batches of events.
+
+The projection engine (live) and `sync2gear replay` (rebuilds) both apply
+events through a `ProjectedView`: the projection sees each event of a batch,
+then `end_batch()`; the view's writes are sealed into one batch, and written
+with the move of its position to the batch's last event in one transaction.
+
+`stage()` does the first part (Python), `write()` the second (the database),
+so a `CommitPipeline` can stage the next batch while the previous one is being
+written. After any failure nothing staged remains: the projection is made
+anew (whatever it held back is gone), batches not yet written are dropped,
+and the position is read again before the next batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from psycopg import Connection
+from psycopg.rows import DictRow
+
+from infra.postgres.batch import Batch
+from infra.postgres.view import BatchedRecorder
+from projections.batching import BatchProjection
+
+Events = Sequence[tuple[Any, Tracking]]
+
+
+@dataclass
+class ViewStats:
+    batches: int = 0
+    events: int = 0
+    statements: int = 0  # the rows' statements (each batch also checks and moves its position)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Staged:
+    batch: Batch
+    start: int | None  # the stored position it continues from (None: none yet)
+    end: int
+    events: int
+
+
+class ProjectedView:
+    def __init__(self, projection_class: type[Projection[Any]], view: BatchedRecorder,
+                 app_name: str) -> None:
+        if projection_class.topics:
+            raise ValueError(f"{projection_class.name}: projections filtered by topics are"
+                             " not supported (every projection sees every event)")
+        self.name = projection_class.name
+        self.view, self.app_name = view, app_name
+        self._projection_class = projection_class
+        self._projection = projection_class(view=view)
+        self._stored: int | None = None  # written
+        self._tail: int | None = None  # staged (written or not)
+        self._stale = True  # read the position before the next batch
+        self.stats = ViewStats()
+
+    @property
+    def position(self) -> int:
+        """The last event written (0: none yet)."""
+        self._refresh()
+        return self._stored or 0
+
+    @property
+    def staged_position(self) -> int:
+        """The last event staged (written, or being written)."""
+        self._refresh()
+        return self._tail or 0
+
+    def forget_position(self) -> None:
+        """Read the position again before the next batch (another process may have moved it)."""
+        self._stale = True
+
+    def reset(self) -> None:
+        """After a failure: a new projection, nothing staged, the position read again."""
+        self.view.abort_batch()
+        self._projection = self._projection_class(view=self.view)
+        self._stale = True
+
+    def apply(self, events: Events, conn: Connection[DictRow] | None = None) -> int:
+        """Stage and write the events after the view's position, in one transaction
+        (`conn`'s if given: the caller commits). How many were new."""
+        staged = self.stage(events)
+        if staged is None:
+            return 0
+        try:
+            self.write(staged, conn)
+        except BaseException:
+            self.reset()
+            raise
+        return staged.events
+
+    def stage(self, events: Events) -> Staged | None:
+        """Hand the events after the staged position to the projection; the batch to write."""
+        self._refresh()
+        after = self._tail or 0
+        todo = [(e, t) for e, t in events if t.notification_id > after]
+        if not todo:
+            return None
+        began = time.perf_counter()
+        process = self._projection.process_event  # bound once: it is a dispatcher
+        self.view.begin_batch()
+        try:
+            for event, tracking in todo:
+                process(event, tracking)
+            if isinstance(self._projection, BatchProjection):
+                self._projection.end_batch()
+            batch = self.view.seal_batch()
+        except BaseException:
+            self.reset()
+            raise
+        staged = Staged(batch, self._tail, todo[-1][1].notification_id, len(todo))
+        self._tail = staged.end
+        self.stats.seconds += time.perf_counter() - began
+        return staged
+
+    def write(self, staged: Staged, conn: Connection[DictRow] | None = None) -> None:
+        """Write a staged batch (its caller resets the view if this fails)."""
+        began = time.perf_counter()
+        written = self.view.write_batch(staged.batch, self.app_name, staged.start, staged.end,
+                                        conn)
+        self._stored = staged.end
+        self.stats.batches += 1
+        self.stats.events += staged.events
+        self.stats.statements += written
+        self.stats.seconds += time.perf_counter() - began
+
+    def _refresh(self) -> None:
+        if self._stale:
+            self._stored = self._tail = self.view.max_tracking_id(self.app_name)
+            self._stale = False
+
+
+class CommitPipeline:
+    """Stages a view's next batch while its previous one is being written (on a
+    thread of its own): the Python work of one batch overlaps the database work
+    of the other. At most one batch is in flight; `flush()` waits for it."""
+
+    def __init__(self, view: ProjectedView) -> None:
+        self.view = view
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"write-{view.name}")
+        self._in_flight: Future[None] | None = None
+        self.writes = 0  # batches written (committed): a worker is healthy once one more is
+
+    def push(self, events: Events) -> int:
+        """Stage the events (after the previous batch's write has begun); how many."""
+        try:
+            staged = self.view.stage(events)
+            self.flush()
+        except BaseException:
+            self.drop()
+            raise
+        if staged is None:
+            return 0
+        self._in_flight = self._writer.submit(self.view.write, staged)
+        return staged.events
+
+    def flush(self) -> None:
+        """Wait for the batch in flight; raises its failure (the view is then reset)."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            try:
+                in_flight.result()
+            except BaseException:
+                self.view.reset()
+                raise
+            self.writes += 1
+
+    def drop(self) -> None:
+        """Wait for the batch in flight, ignoring its outcome, and reset the view."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.exception()
+        self.view.reset()
+
+    def close(self) -> None:
+        self.drop()
+        self._writer.shutdown(wait=True)

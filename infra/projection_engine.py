@@ -1,0 +1,303 @@
+"""The projection engine: one follower per application, one worker per view.
+
+A `Follower` is the one subscription of this process to an application's
+notifications: one LISTEN, and each batch of new notifications (up to
+`batch`) read and decoded once, then handed to every view of this process
+that keeps up with it. It also holds the views' leadership (infra/leadership.py:
+one advisory lock per view, so each view runs in one process at a time; the
+views of an application may be led by different processes).
+
+A `ViewWorker` applies the batches to its view (infra/projected_view.py: the
+batch's rows and its last position in one transaction), each view at its own
+position. A view that falls behind (it failed, stood by, or was too slow to
+take the next batch in time) leaves the follower, reads from its own position
+until it has caught up, then joins again: the follower hands it the recent
+batches it lacks, or it goes on alone a little longer. A failing view holds up
+nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from psycopg import sql
+
+from infra.leadership import Leader
+from infra.postgres import connect, construct_view
+from infra.projected_view import CommitPipeline, Events, ProjectedView
+from infra.read_ahead import read_ahead
+from infra.supervised import Supervised
+
+log = logging.getLogger(__name__)
+
+INBOX = 4  # batches a view may have waiting
+RECENT = 3  # batches a follower keeps for views joining it
+STALL = 5.0  # seconds the follower waits for a view to take a batch before leaving it behind
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    application_class: type[Application[Any]]
+    projection_class: type[Projection[Any]]
+    view_class: type[Any]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Events read after position `after`, in order (the last one's position: `end`)."""
+
+    after: int
+    events: Events
+
+    @property
+    def end(self) -> int:
+        return self.events[-1][1].notification_id
+
+
+class Follower(Supervised):
+    def __init__(self, application_class: type[Application[Any]], specs: Sequence[ProjectionSpec],
+                 env: dict[str, str], database_url: str, *, batch: int = 1000,
+                 retry_seconds: float = 2.0) -> None:
+        name = application_class.name
+        super().__init__(f"{name}-follower", f"follow-{name}")
+        self.app_name, self.batch = name, batch
+        self._app_class, self._env, self._url = application_class, env, database_url
+        self._retry = retry_seconds
+        self.app = application_class({**env, "CREATE_TABLE": "n"})
+        self.workers = [ViewWorker(spec, env, self, retry_seconds) for spec in specs]
+        self._leader = Leader(database_url, [w.name for w in self.workers])
+        self._guard = threading.Lock()
+        self._joined: set[ViewWorker] = set()
+        self._position = 0  # the end of the last batch handed out
+        self._recent: deque[Delivery] = deque(maxlen=RECENT)
+        self._woken = threading.Event()  # a view joined: read without waiting for a save
+
+    def start(self) -> None:
+        super().start()
+        for worker in self.workers:
+            worker.start()
+
+    def request_stop(self) -> None:
+        super().request_stop()
+        for worker in self.workers:
+            worker.request_stop()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the follower and its workers; then close the pools they used."""
+        deadline = time.monotonic() + timeout
+        done = super().join(timeout)
+        done = all([w.join(deadline - time.monotonic()) for w in self.workers]) and done
+        if done:
+            self.app.close()
+            for worker in self.workers:
+                worker.view.view.datastore.close()
+        return done
+
+    # -- for the workers -----------------------------------------------------------------
+
+    def read(self, after: int, stop: int | None = None) -> Events:
+        """The next batch of events after position `after` (up to `stop`), decoded."""
+        app = self.app
+        notifications = app.recorder.select_notifications(after + 1, self.batch, stop=stop)
+        return [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications]
+
+    def enter(self, worker: ViewWorker) -> bool:
+        """Let a worker at `worker.position` join, handing it the recent batches it lacks."""
+        with self._guard:
+            at = worker.view.position
+            if not self._joined:
+                self._position, self._recent = at, deque(maxlen=RECENT)
+            elif at < self._position:
+                missing = [d for d in self._recent if d.end > at]
+                if not missing or missing[0].after > at or len(missing) > INBOX:
+                    return False
+                for delivery in missing:
+                    worker.inbox.put_nowait(delivery)
+            self._joined.add(worker)
+            worker.joined = True
+            self._woken.set()
+            return True
+
+    def leave(self, worker: ViewWorker) -> None:
+        with self._guard:
+            self._joined.discard(worker)
+            worker.joined = False
+
+    # -- the follower's own loop -----------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._follow()
+            except Exception as exc:
+                log.exception("%s failed; restarting", self.name)
+                self._set("failing", error=exc)
+            finally:
+                self._step_down()
+            self._stopping.wait(self._retry)
+
+    def _follow(self) -> None:
+        app = self.app
+        with connect(self._url) as listen:
+            listen.execute(sql.SQL("LISTEN {}").format(
+                sql.Identifier(app.recorder.channel_name)))  # type: ignore[attr-defined]
+            campaign = read_at = 0.0
+            unread = True
+            while not self._stopping.is_set():
+                if time.monotonic() >= campaign:
+                    self._campaign()
+                    campaign = time.monotonic() + self._retry
+                if self._joined and (unread or self._woken.is_set()):
+                    self._woken.clear()
+                    unread, read_at = self._deliver() >= self.batch, time.monotonic()
+                if not unread:  # until a save is announced (or a second has passed)
+                    notified = any(True for _ in listen.notifies(timeout=0.1, stop_after=1))
+                    unread = notified or time.monotonic() - read_at > 1.0
+
+    def _campaign(self) -> None:
+        """Take the views' locks this process can take; the others stand by."""
+        held = self._leader.acquire()
+        for worker in self.workers:
+            worker.lead(worker.name in held)
+        self._set("running" if held else "standby", succeeded=True)
+
+    def _deliver(self) -> int:
+        with self._guard:
+            after = self._position
+        events = self.read(after)
+        if not events:
+            return 0
+        delivery = Delivery(after, events)
+        with self._guard:
+            if self._position != after:  # a view joined an empty follower meanwhile
+                return len(events)
+            self._position = delivery.end
+            self._recent.append(delivery)
+            targets = list(self._joined)
+        for worker in targets:
+            try:
+                worker.inbox.put(delivery, timeout=STALL)
+            except queue.Full:
+                log.warning("%s: %s fell behind; it catches up alone", self.name, worker.name)
+                self.leave(worker)
+        return len(events)
+
+    def _step_down(self) -> None:
+        self._leader.release()
+        for worker in self.workers:
+            worker.lead(False, standby=False)
+        with self._guard:
+            for worker in self._joined:
+                worker.joined = False
+            self._joined.clear()
+
+
+class ViewWorker(Supervised):
+    """Applies batches to one view while this process leads it (each batch staged
+    while the one before is written: infra/projected_view.py)."""
+
+    def __init__(self, spec: ProjectionSpec, env: dict[str, str], follower: Follower,
+                 retry_seconds: float) -> None:
+        name = spec.projection_class.name
+        super().__init__(name, f"view-{name}")
+        view = construct_view(name, spec.view_class, {**env, "CREATE_TABLE": "n"})
+        self.view = ProjectedView(spec.projection_class, view, follower.app_name)
+        self.inbox: queue.Queue[Delivery] = queue.Queue(maxsize=INBOX)
+        self.joined = False
+        self._follower, self._retry = follower, retry_seconds
+        self._pipe = CommitPipeline(self.view)
+        self._leading = threading.Event()
+        self._active = False
+        self.is_leader = self._leading
+
+    def lead(self, leading: bool, *, standby: bool = True) -> None:
+        """Set by the follower: this process holds the view's lock (or not: another
+        process leads it, or this one lost its connection)."""
+        if leading:
+            self._leading.set()
+            return
+        if self._leading.is_set():
+            self._leading.clear()
+            self._follower.leave(self)
+        if standby:
+            self._set("standby", succeeded=True)
+
+    def _loop(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                if self._leading.wait(0.2):
+                    self._work()
+                elif self._active:
+                    self._stand_down()
+        finally:
+            self._pipe.close()
+
+    def _work(self) -> None:
+        self._active = True
+        try:
+            self._step()
+        except Exception as exc:
+            log.exception("view %s failed; it catches up again in %s s", self.name,
+                          self._retry)
+            self._stand_down()
+            self._set("failing", error=exc)
+            self._stopping.wait(self._retry)
+
+    def _stand_down(self) -> None:
+        """Out of the follower, nothing staged; the position is read again later."""
+        self._active = False
+        self._follower.leave(self)
+        self._drop_inbox()
+        self._pipe.drop()
+
+    def _step(self) -> None:
+        if not self.joined:
+            self._pipe.flush()  # the follower hands out batches after the written position
+            if not self._follower.enter(self):
+                self._catch_up()
+                return
+        try:
+            delivery = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            self._pipe.flush()
+            self._set("running", succeeded=True)
+            return
+        if delivery.after > self.view.staged_position:  # something in between is missing
+            self._follower.leave(self)
+            return
+        written = self._pipe.writes
+        self._pipe.push(delivery.events)
+        # Healthy again only once a batch has committed (a staged one may still fail).
+        self._set("running", succeeded=self._pipe.writes > written)
+
+    def _catch_up(self) -> None:
+        """Behind the follower: read from this view's own position up to the head."""
+        self._drop_inbox()
+        applied, written = 0, self._pipe.writes
+        for events in read_ahead(self._follower.read, self.view.staged_position,
+                                 self._follower.batch):
+            applied += self._pipe.push(events)
+            self._set("running", succeeded=self._pipe.writes > written)
+            if self._stopping.is_set() or not self._leading.is_set():
+                break
+        self._pipe.flush()
+        self._set("running", succeeded=True)  # every staged batch committed
+        if not applied:
+            self._stopping.wait(0.05)
+
+    def _drop_inbox(self) -> None:
+        while True:
+            try:
+                self.inbox.get_nowait()
+            except queue.Empty:
+                return
