@@ -23,6 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import IO
 
 import httpx
 import psycopg
@@ -83,6 +84,7 @@ class Servers:
         self._stack = ExitStack()
         self._stack.callback(shutil.rmtree, self.tmp, ignore_errors=True)
         self._embedded: EmbeddedServers | None = None
+        self._processes: dict[int, tuple[subprocess.Popen[bytes], IO[bytes]]] = {}
 
     def close(self) -> None:
         self._stack.close()
@@ -119,9 +121,18 @@ class Servers:
     @cached_property
     def api(self) -> Server:
         """`sync2gear run` (API with in-process projections and worker), as `make run`."""
-        port = free_port()
+        return self._start_api(free_port(), "api")
+
+    def restart_api(self) -> Server:
+        """Stop the API (SIGTERM, as a deploy does) and start it again on its port."""
+        old = self.api
+        _stop(*self._processes.pop(old.pid))
+        self.__dict__["api"] = self._start_api(int(old.url.rsplit(":", 1)[1]), "api-restarted")
+        return self.api
+
+    def _start_api(self, port: int, name: str) -> Server:
         server = self._spawn([str(BIN / "sync2gear"), "run", "--port", str(port)],
-                             f"http://127.0.0.1:{port}", "api", self.env)
+                             f"http://127.0.0.1:{port}", name, self.env)
         wait_up(f"{server.url}/api/health/")
         return server
 
@@ -140,6 +151,7 @@ class Servers:
         cwd = Path(__file__).resolve().parent.parent
         proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         self._stack.callback(_stop, proc, log)
+        self._processes[proc.pid] = (proc, log)
         return Server(url, proc.pid)
 
     def _embedded_servers(self) -> EmbeddedServers:

@@ -1,14 +1,16 @@
 """A device-simulator process: holds many zone sockets and notes when frames arrive.
 
 The bench spreads its sockets over several of these (one event loop cannot
-read 10,000 sockets fast enough on its own). Arrival times are
-`time.perf_counter()`, CLOCK_MONOTONIC on Linux: the same clock in every
-process, so the coordinator can subtract the time it sent the command.
+read 10,000 sockets fast enough on its own). Times are `time.perf_counter()`,
+CLOCK_MONOTONIC on Linux: the same clock in every process, so the coordinator
+can subtract the time it sent a command or told the processes to connect.
 
-Protocol over the pipe: the process answers `("ready", connected, failures,
-extensions)` once its sockets are open, then for each `("wait", version,
-timeout)` answers `("arrivals", [seconds...], missing)`, and on `("close",)`
-closes its sockets and exits.
+Protocol over the pipe: the process answers `("up",)` once it is started;
+on `("connect",)` it opens its sockets (spread over its URLs in turn) and
+answers `("ready", connected, failures, extensions, first_frames)` once each
+has its first frame (`first_frames`: when each first frame arrived); then for
+each `("wait", version, timeout)` it answers `("arrivals", [seconds...],
+missing)`, and on `("close",)` closes its sockets and exits.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class Device:
     def arrived(self, version: int) -> float | None:
         return next((t for v, t in self.arrivals if v >= version), None)
 
+    @property
+    def first_frame(self) -> float:
+        return self.arrivals[0][1]
+
     async def follow(self) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for message in self.socket:
@@ -67,17 +73,20 @@ async def _wait(devices: list[Device], version: int, timeout: float) -> tuple[li
     return arrivals, len(times) - len(arrivals)
 
 
-async def _serve(pipe: Connection, url: str, count: int, concurrency: int) -> None:
+async def _serve(pipe: Connection, urls: list[str], count: int, concurrency: int) -> None:
+    loop = asyncio.get_running_loop()
+    pipe.send(("up",))
+    await loop.run_in_executor(None, pipe.recv)  # ("connect",)
     gate = asyncio.Semaphore(concurrency)
-    opened = await asyncio.gather(*(_open(url, gate) for _ in range(count)),
+    opened = await asyncio.gather(*(_open(urls[i % len(urls)], gate) for i in range(count)),
                                   return_exceptions=True)
     devices = [d for d in opened if isinstance(d, Device)]
     failures = Counter(type(e).__name__ for e in opened if not isinstance(e, Device))
     followers = [asyncio.create_task(d.follow()) for d in devices]
     extensions = devices[0].socket.response.headers.get("Sec-WebSocket-Extensions", "") \
         if devices else ""
-    pipe.send(("ready", len(devices), dict(failures), extensions))
-    loop = asyncio.get_running_loop()
+    pipe.send(("ready", len(devices), dict(failures), extensions,
+               [d.first_frame for d in devices]))
     while True:
         message = await loop.run_in_executor(None, pipe.recv)
         if message[0] == "wait":
@@ -91,7 +100,7 @@ async def _serve(pipe: Connection, url: str, count: int, concurrency: int) -> No
     pipe.send(("closed",))
 
 
-def main(pipe: Connection, url: str, count: int, concurrency: int) -> None:
-    """Process entry point: `count` sockets on `url`, opened `concurrency` at a time
-    (the open-file limit is inherited from the bench process, which raised it)."""
-    asyncio.run(_serve(pipe, url, count, concurrency))
+def main(pipe: Connection, urls: list[str], count: int, concurrency: int) -> None:
+    """Process entry point: `count` sockets over `urls`, opened `concurrency` at a
+    time (the open-file limit is inherited from the bench process, which raised it)."""
+    asyncio.run(_serve(pipe, urls, count, concurrency))

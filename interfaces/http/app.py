@@ -76,12 +76,12 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
             expose_headers=["X-Request-ID", "X-Event-Position"],
         )
     trust_proxies(app, container.settings.trusted_proxies)
+    app.include_router(ws.router)  # first: a reconnecting socket is not matched against every route
     for router in (auth.router, accounts.router, music.router, announcements.router,
                    media.router, zones.zones, zones.playback, devices.router,
                    devices.zones_pairing_router, admin.router, schedules.router,
                    history.router, health.router):
         app.include_router(router)
-    app.include_router(ws.router)
     app.include_router(web.router)
     return app
 
