@@ -28,13 +28,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import http, schedule, search, sessions, ws
+from bench import http, projections, schedule, search, sessions, ws
 from bench.core import Context, Row
 from bench.servers import Servers, raise_fd_limit
 
 BENCHES: list[tuple[str, Callable[[Context], list[Row]]]] = [
     ("http", http.run),
     ("ws", ws.run),
+    ("projections", projections.run),
     ("search", search.run),
     ("schedule", schedule.run),
     ("sessions", sessions.run),
