@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +36,12 @@ class AnnouncementNotReady(PlaybackError):
     """The announcement has no playable audio (yet)."""
 
 
+@lru_cache(maxsize=65_536)
+def _uuid(text: str) -> UUID:
+    """Parsed once: the same tracks come back in queue after queue."""
+    return UUID(text)
+
+
 @dataclass(frozen=True)
 class QueueItem:
     """A track as playback needs it, copied from the library when a queue is built."""
@@ -55,6 +62,9 @@ class QueueItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueueItem:
+        if len(data) == 7:  # the shape `as_dict` writes: the fast path (queues are long)
+            return cls(_uuid(str(data["item_id"])), data["duration_ms"], data["media_key"],
+                       data["content_type"], data["title"], data["artist"], data["cover_key"])
         return cls(**{**data, "item_id": UUID(str(data["item_id"]))})
 
 
