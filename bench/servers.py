@@ -92,6 +92,11 @@ class Servers:
     @cached_property
     def database_url(self) -> str:
         """A fresh database of this run on the configured or embedded PostgreSQL."""
+        return self.new_database()
+
+    def new_database(self) -> str:
+        """Another fresh database (dropped at the end of the run): for a bench that
+        must not share its store with the running API's projections."""
         admin = os.environ.get("DATABASE_URL") or self._embedded_servers().postgres_url()
         name = f"s2g_bench_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(admin, autocommit=True) as conn:
