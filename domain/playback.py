@@ -54,6 +54,9 @@ class QueueItem:
     artist: str = ""
     cover_key: str | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> QueueItem:
+        return self  # immutable: a copied zone shares its items (a command copies the zone)
+
     def as_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies every field (it was most of a replay).
         return {"item_id": str(self.item_id), "duration_ms": self.duration_ms,
@@ -76,6 +79,9 @@ class AnnouncementItem:
     content_type: str
     title: str
     schedule_id: str | None = None  # set when a schedule caused it
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AnnouncementItem:
+        return self  # immutable, as QueueItem
 
     def as_dict(self) -> dict[str, Any]:
         return {"announcement_id": str(self.announcement_id), "duration_ms": self.duration_ms,
