@@ -77,8 +77,9 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
         )
     trust_proxies(app, container.settings.trusted_proxies)
     app.include_router(ws.router)  # first: a reconnecting socket is not matched against every route
-    for router in (auth.router, accounts.router, music.router, announcements.router,
-                   media.router, zones.zones, zones.playback, devices.router,
+    # Playback first: its commands are the hot path, and routes are matched in order.
+    for router in (zones.playback, auth.router, accounts.router, music.router,
+                   announcements.router, media.router, zones.zones, devices.router,
                    devices.zones_pairing_router, admin.router, schedules.router,
                    history.router, health.router):
         app.include_router(router)
