@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg import Connection, Cursor, sql
+from psycopg import Connection, Cursor, errors, sql
 from psycopg.rows import DictRow
 
 from infra.postgres.batch import Batch, PositionMoved, Row, run_copies, run_statements
@@ -33,14 +33,17 @@ class BatchedRecorder(PostgresTrackingRecorder):
         assert self.datastore.single_row_tracking, "batches move a single-row position"
         self._batch: Batch | None = None
         self._rendered: dict[str, str] = {}
-        self._lock_position = self._q(
-            f"SELECT notification_id FROM {{schema}}.{self.tracking_table_name}"
-            " WHERE application_name = %(app)s FOR UPDATE")
-        self._first_position = self._q(  # a second runner's first batch fails on the key
+        # Both fail the batch (rolling back its rows) unless the position is still
+        # where the batch started: a first position fails on the key if there is one,
+        # a move divides by the number of rows moved (0: another runner moved it). So
+        # a batch needs no round trip before its commit to check its position.
+        self._first_position = self._q(
             f"INSERT INTO {{schema}}.{self.tracking_table_name} VALUES (%(app)s, %(to)s)")
         self._move_position = self._q(
-            f"UPDATE {{schema}}.{self.tracking_table_name} SET notification_id = %(to)s"
-            " WHERE application_name = %(app)s")
+            f"WITH moved AS (UPDATE {{schema}}.{self.tracking_table_name}"
+            " SET notification_id = %(to)s"
+            " WHERE application_name = %(app)s AND notification_id = %(from)s RETURNING 1)"
+            " SELECT 1 / count(*) FROM moved")
 
     # -- batches (the projection engine and replay) ----------------------------------
 
@@ -68,16 +71,26 @@ class BatchedRecorder(PostgresTrackingRecorder):
         """Write a sealed batch and move the position from `start` to `end`, in one
         transaction: `conn`'s open one if given (the caller commits), else a new one.
         Raises PositionMoved (nothing written) if the position is not `start`.
-        Returns the statements the batch's rows took."""
-        if conn is not None:
-            with conn.cursor() as curs:
-                return self._write_sealed(curs, batch, app_name, start, end)
-        with self.datastore.get_connection() as own:
-            if batch.copies:  # COPY cannot run in pipeline mode: pipelines within
-                with own.transaction(), own.cursor() as curs:
+        Returns the statements the batch's rows took. Without copies, the whole batch
+        (rows, position, commit) goes out in one pipeline: one round trip."""
+        try:
+            if conn is not None:
+                with conn.cursor() as curs:
                     return self._write_sealed(curs, batch, app_name, start, end)
-            with own.pipeline(), own.transaction(), own.cursor() as curs:
-                return self._write_sealed(curs, batch, app_name, start, end)
+            with self.datastore.get_connection() as own:
+                if batch.copies:  # COPY cannot run in pipeline mode
+                    with own.transaction(), own.cursor() as curs:
+                        return self._write_sealed(curs, batch, app_name, start, end)
+                with own.pipeline(), own.transaction(), own.cursor() as curs:
+                    return self._write_sealed(curs, batch, app_name, start, end)
+        except Exception as exc:  # psycopg's error, or eventsourcing's wrapping it
+            cause = exc if isinstance(exc, errors.Error) else exc.__cause__
+            if isinstance(cause, errors.DivisionByZero) or (
+                    isinstance(cause, errors.UniqueViolation)
+                    and cause.diag.table_name == self.tracking_table_name):
+                raise PositionMoved(f"{self.tracking_table_name}: {app_name} is no longer at"
+                                    f" {start}: another runner projects this view") from exc
+            raise
 
     def commit_batch(self, app_name: str, start: int | None, end: int,
                      conn: Connection[DictRow] | None = None) -> int:
@@ -86,25 +99,14 @@ class BatchedRecorder(PostgresTrackingRecorder):
 
     def _write_sealed(self, curs: Cursor[DictRow], batch: Batch, app_name: str,
                       start: int | None, end: int) -> int:
-        conn = curs.connection
-        with conn.pipeline():
-            curs.execute(self._lock_position, {"app": app_name}, prepare=True)
-            row = curs.fetchone()
-            stored = None if row is None else row["notification_id"]
-            if stored != start:
-                raise PositionMoved(f"{self.tracking_table_name}: {app_name} is at {stored},"
-                                    f" not {start}: another runner projects this view")
-            written = run_statements(curs, batch.statements)
-            if not batch.copies:
-                self._move(curs, app_name, start, end)
-                return written
+        written = run_statements(curs, batch.statements)
         written += run_copies(curs, batch.copies)
-        self._move(curs, app_name, start, end)
+        if start is None:
+            curs.execute(self._first_position, {"app": app_name, "to": end}, prepare=True)
+        else:
+            curs.execute(self._move_position, {"app": app_name, "from": start, "to": end},
+                         prepare=True)
         return written
-
-    def _move(self, curs: Cursor[DictRow], app_name: str, start: int | None, end: int) -> None:
-        curs.execute(self._first_position if start is None else self._move_position,
-                     {"app": app_name, "to": end}, prepare=True)
 
     @property
     def batching(self) -> bool:
