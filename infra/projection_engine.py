@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 INBOX = 4  # batches a view may have waiting
 RECENT = 3  # batches a follower keeps for views joining it
 STALL = 5.0  # seconds the follower waits for a view to take a batch before leaving it behind
+INLINE_BELOW = 50  # smaller batches are written by the worker itself: handing them to the
+# writer thread (to stage the next batch meanwhile) costs more than it overlaps
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,11 @@ class ViewWorker(Supervised):
             return
         if delivery.after > self.view.staged_position:  # something in between is missing
             self._follower.leave(self)
+            return
+        if len(delivery.events) < INLINE_BELOW:  # live: a few events, written here
+            self._pipe.flush()
+            self.view.apply(delivery.events)
+            self._set("running", succeeded=True)
             return
         written = self._pipe.writes
         self._pipe.push(delivery.events)
