@@ -29,8 +29,8 @@ class RedisLiveState:
 
     def publish(self, zone_id: str, version: int, state: dict[str, Any]) -> bool:
         payload = json.dumps(state, default=str)
-        message = json.dumps({"zone_id": zone_id, "version": version, "state": state},
-                             default=str)
+        message = (f'{{"zone_id": {json.dumps(zone_id)}, "version": {int(version)},'
+                   f' "state": {payload}}}')  # the state encoded once
         return bool(self._script(keys=[self._key(zone_id), self.channel],
                                  args=[version, payload, message]))
 
