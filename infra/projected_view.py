@@ -14,12 +14,12 @@ and the position is read again before the next batch.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from psycopg import Connection
@@ -32,12 +32,12 @@ from projections.batching import BatchProjection
 Events = Sequence[tuple[Any, Tracking]]
 
 
-@dataclass
-class ViewStats:
-    batches: int = 0
-    events: int = 0
-    statements: int = 0  # the rows' statements (each batch also checks and moves its position)
-    seconds: float = 0.0
+def read_events(app: Application[Any], after: int, limit: int,
+                stop: int | None = None) -> Events:
+    """Up to `limit` of `app`'s events after position `after` (up to `stop`), decoded,
+    each with its position."""
+    notifications = app.recorder.select_notifications(after + 1, limit, stop=stop)
+    return [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,6 @@ class ProjectedView:
         self._stored: int | None = None  # written
         self._tail: int | None = None  # staged (written or not)
         self._stale = True  # read the position before the next batch
-        self.stats = ViewStats()
 
     @property
     def position(self) -> int:
@@ -74,10 +73,6 @@ class ProjectedView:
         """The last event staged (written, or being written)."""
         self._refresh()
         return self._tail or 0
-
-    def forget_position(self) -> None:
-        """Read the position again before the next batch (another process may have moved it)."""
-        self._stale = True
 
     def reset(self) -> None:
         """After a failure: a new projection, nothing staged, the position read again."""
@@ -105,7 +100,6 @@ class ProjectedView:
         todo = [(e, t) for e, t in events if t.notification_id > after]
         if not todo:
             return None
-        began = time.perf_counter()
         process = self._projection.process_event  # bound once: it is a dispatcher
         self.view.begin_batch()
         try:
@@ -119,19 +113,12 @@ class ProjectedView:
             raise
         staged = Staged(batch, self._tail, todo[-1][1].notification_id, len(todo))
         self._tail = staged.end
-        self.stats.seconds += time.perf_counter() - began
         return staged
 
     def write(self, staged: Staged, conn: Connection[DictRow] | None = None) -> None:
         """Write a staged batch (its caller resets the view if this fails)."""
-        began = time.perf_counter()
-        written = self.view.write_batch(staged.batch, self.app_name, staged.start, staged.end,
-                                        conn)
+        self.view.write_batch(staged.batch, self.app_name, staged.start, staged.end, conn)
         self._stored = staged.end
-        self.stats.batches += 1
-        self.stats.events += staged.events
-        self.stats.statements += written
-        self.stats.seconds += time.perf_counter() - began
 
     def _refresh(self) -> None:
         if self._stale:

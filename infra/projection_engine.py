@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from psycopg import sql
 
 from infra.leadership import Leader
 from infra.postgres import connect, construct_view
-from infra.projected_view import CommitPipeline, Events, ProjectedView
+from infra.projected_view import CommitPipeline, Events, ProjectedView, read_events
 from infra.read_ahead import read_ahead
 from infra.supervised import Supervised
 
@@ -109,9 +108,7 @@ class Follower(Supervised):
 
     def read(self, after: int, stop: int | None = None) -> Events:
         """The next batch of events after position `after` (up to `stop`), decoded."""
-        app = self.app
-        notifications = app.recorder.select_notifications(after + 1, self.batch, stop=stop)
-        return [(app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications]
+        return read_events(self.app, after, self.batch, stop)
 
     def enter(self, worker: ViewWorker) -> bool:
         """Let a worker at `worker.position` join, handing it the recent batches it lacks."""

@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Connection, sql
 from psycopg.rows import DictRow
@@ -37,7 +36,7 @@ from infra.bootstrap import Container
 from infra.leadership import Leader
 from infra.postgres import schema_lock
 from infra.postgres.view import PositionView, PostgresView
-from infra.projected_view import CommitPipeline, Events, ProjectedView
+from infra.projected_view import CommitPipeline, Events, ProjectedView, read_events
 from infra.projection_runner import ProjectionSpec, tune_gc
 from infra.read_ahead import read_ahead
 from infra.replay_check import (
@@ -86,9 +85,7 @@ class Target:
         began, app = time.perf_counter(), self.app
 
         def read(after: int, until: int | None) -> Events:
-            notifications = app.recorder.select_notifications(after + 1, page, stop=until)
-            return [(app.mapper.to_domain_event(n), Tracking(app.name, n.id))
-                    for n in notifications]
+            return read_events(app, after, page, until)
 
         pipeline = None if conn is not None else CommitPipeline(self.projected)
         try:
