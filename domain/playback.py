@@ -36,6 +36,10 @@ class AnnouncementNotReady(PlaybackError):
     """The announcement has no playable audio (yet)."""
 
 
+_QUEUE_KEYS = {"item_id", "duration_ms", "media_key", "content_type", "title", "artist",
+               "cover_key"}
+
+
 @lru_cache(maxsize=65_536)
 def _uuid(text: str) -> UUID:
     """Parsed once: the same tracks come back in queue after queue."""
@@ -65,7 +69,7 @@ class QueueItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueueItem:
-        if len(data) == 7:  # the shape `as_dict` writes: the fast path (queues are long)
+        if data.keys() == _QUEUE_KEYS:  # the shape `as_dict` writes: the fast path
             return cls(_uuid(str(data["item_id"])), data["duration_ms"], data["media_key"],
                        data["content_type"], data["title"], data["artist"], data["cover_key"])
         return cls(**{**data, "item_id": UUID(str(data["item_id"]))})
