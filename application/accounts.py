@@ -21,6 +21,7 @@ from application.common import (
     retry_on_conflict,
 )
 from application.ports import Mailer, PasswordHasher
+from application.versions import VersionedApplication
 from domain.accounts import (
     AccountDisabled,
     EmailAlreadyRegistered,
@@ -65,7 +66,7 @@ def _as_user(ctx: CommandContext, user_id: UUID) -> CommandContext:
     return replace(ctx, actor=Actor(ActorKind.USER, str(user_id)))
 
 
-class AccountsApplication(ObservedSaves, Application[UUID]):
+class AccountsApplication(ObservedSaves, VersionedApplication, Application[UUID]):
     name = "accounts"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {User: 50, Session: 50}
 

@@ -26,6 +26,7 @@ from application.common import (
     register_common_transcodings,
     retry_on_conflict,
 )
+from application.versions import VersionedApplication
 from domain.accounts import InvalidToken
 from domain.base import CommandContext, NotFound, acting
 from domain.device import (
@@ -61,7 +62,7 @@ class DeviceGrant:
     position: int | None
 
 
-class DevicesApplication(ObservedSaves, Application[UUID]):
+class DevicesApplication(ObservedSaves, VersionedApplication, Application[UUID]):
     name = "devices"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Device: 100, DeviceRoster: 100}
 

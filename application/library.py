@@ -12,6 +12,7 @@ from eventsourcing.utils import EnvType
 
 from application.common import last_position, register_common_transcodings, retry_on_conflict
 from application.ports import AudioProbe
+from application.versions import VersionedApplication
 from domain.announcement import Announcement, Media
 from domain.base import CommandContext, NotFound, acting
 from domain.folder import Folder
@@ -47,7 +48,7 @@ class Removed:
     media_keys: list[str]
 
 
-class LibraryApplication(Application[UUID]):
+class LibraryApplication(VersionedApplication, Application[UUID]):
     name = "library"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         StorageQuota: 100, Folder: 100, KeyIndex: 50,

@@ -23,6 +23,7 @@ from application.common import (
     retry_on_conflict,
 )
 from application.ports import Catalog
+from application.versions import VersionedApplication
 from domain.base import Actor, ActorKind, CommandContext, DomainError, NotFound, acting
 from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
 from domain.schedule_engine import GRACE, Decision, ScheduleSpec, evaluate
@@ -53,7 +54,7 @@ class AnnouncementItemAsDict(Transcoding):
         return AnnouncementItem.from_dict(data)
 
 
-class PlaybackApplication(Application[UUID]):
+class PlaybackApplication(VersionedApplication, Application[UUID]):
     name = "playback"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Zone: 100}
 

@@ -23,6 +23,7 @@ from application.common import (
     retry_on_conflict,
 )
 from application.ports import Catalog
+from application.versions import VersionedApplication
 from domain.base import CommandContext, NotFound, acting
 from domain.playback import AnnouncementNotReady
 from domain.schedule import Schedule
@@ -32,7 +33,7 @@ Result = tuple[Schedule, int | None]
 ZoneOwner = Callable[[UUID], UUID | None]
 
 
-class SchedulingApplication(Application[UUID]):
+class SchedulingApplication(VersionedApplication, Application[UUID]):
     name = "scheduling"
 
     def __init__(self, env: EnvType | None = None, *, catalog: Catalog | None = None,

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from application.authz import Unauthenticated
 from application.dispatch import Command
+from application.versions import NewerStoredShape
 from domain.base import DomainError
 from infra.bootstrap import Container
 from interfaces.http.errors import status_of
@@ -119,6 +120,8 @@ def handle(container: Container, sub: Subscriber, zone_id: UUID,
         container.dispatcher.dispatch(sub.caller, command, correlation)
     except Unauthenticated as e:
         return {"close": CLOSE_UNAUTHENTICATED, "detail": e.detail}
+    except NewerStoredShape as e:
+        return {"type": "error", "of": kind, "status": 503, "detail": e.detail, "retry_after": 5}
     except DomainError as e:
         error = {"type": "error", "of": kind, "status": status_of(e), "detail": e.detail}
         retry_after = getattr(e, "retry_after", None)

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from application.authz import PermissionDenied, Unauthenticated
 from application.common import ConcurrencyConflict
 from application.rules import RULES
+from application.versions import NewerStoredShape
 from domain.accounts import (
     AccountDisabled,
     EmailAlreadyRegistered,
@@ -200,6 +201,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for cls in UNAVAILABLE:
         app.add_exception_handler(cls, _unavailable)
+
+    @app.exception_handler(NewerStoredShape)
+    async def newer_release(_: Request, exc: NewerStoredShape) -> JSONResponse:
+        # During a rolling upgrade: this replica is older than the data; nothing was
+        # saved (the command failed while loading), and a newer replica can answer.
+        log.warning("refused, data of a newer release: %s", exc)
+        return problem(503, exc.detail, {"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
