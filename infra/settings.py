@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     max_image_mb: int = Field(default=10, gt=0)
     max_files_per_upload: int = Field(default=50, gt=0)
 
+    # Backups: the folder of pg_dump and psql (else pgserver's, else those on PATH)
+    pg_bin_dir: Annotated[Path | None, BeforeValidator(lambda v: v or None)] = None  # "": unset
+
     # Playback clock and device presence
     tick_seconds: float = Field(default=1.0, gt=0)
     presence_ttl_seconds: int = Field(default=30, gt=0)

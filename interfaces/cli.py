@@ -6,19 +6,33 @@ import json
 import signal
 import threading
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from application.authz import Operator
 from application.commands.admin import CreateUser
 from domain.accounts import Role
 from domain.base import DomainError
+from infra.backup import BackupError, backup, local_media_root, restore
 from infra.bootstrap import Container, bootstrap, configure_logging, describe
+from infra.embedded import EmbeddedServers
 from infra.replay import ReplayError, replay
 from infra.replay_check import Report
 from infra.settings import Settings
@@ -27,6 +41,7 @@ from interfaces.shutdown import Deadline, DeadlineServer
 app = typer.Typer(help="sync2gear: background music and announcements, event-sourced.",
                   no_args_is_help=True)
 console = Console()
+stderr = Console(stderr=True)
 
 
 @app.command()
@@ -238,6 +253,83 @@ def _print_replay(report: Report) -> None:
         console.print("rebuilt in place (nothing to compare with)")
     else:
         console.print(f"{report.differences} differences (scratch schema {report.schema})")
+
+
+@app.command("backup")
+def backup_command(dest: Annotated[Path, typer.Argument(
+        help="a new (or empty) folder for the backup")]) -> None:
+    """Back up the database and the local media files into DEST, while the system runs."""
+    settings = Settings()
+    try:
+        media_root = local_media_root(settings)
+        with _database_url(settings) as url, _transfers() as show:
+            manifest = backup(url, media_root, dest, bin_dir=settings.pg_bin_dir,
+                              on_progress=show)
+    except BackupError as exc:
+        stderr.print(Text(str(exc), style="red"), soft_wrap=True)
+        raise typer.Exit(1) from None
+    size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
+    console.print(f"backed up into {dest} ({size / 1e6:,.1f} MB): events up to "
+                  f"{_positions(manifest.events)}, {len(manifest.media):,} media files",
+                  soft_wrap=True)
+
+
+@app.command("restore")
+def restore_command(src: Annotated[Path, typer.Argument(
+        help="a folder written by `sync2gear backup`")]) -> None:
+    """Restore the backup in SRC into an empty database and an empty media folder."""
+    settings = Settings()
+    try:
+        media_root = local_media_root(settings)
+        with _database_url(settings) as url, _transfers() as show:
+            manifest = restore(src, url, media_root, bin_dir=settings.pg_bin_dir,
+                               on_progress=show)
+    except BackupError as exc:
+        stderr.print(Text(str(exc), style="red"), soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"restored the backup of {manifest.created_at:%Y-%m-%d %H:%M:%S %Z} "
+                  f"(release {manifest.release}): events up to {_positions(manifest.events)}, "
+                  f"{len(manifest.media):,} media files into {media_root}", soft_wrap=True)
+
+
+def _positions(events: dict[str, int]) -> str:
+    return ", ".join(f"{name} #{last:,}" for name, last in sorted(events.items()))
+
+
+@contextmanager
+def _database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL, else the embedded PostgreSQL under DATA_DIR (as `bootstrap` decides,
+    without creating any table: a restore needs an empty database)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = EmbeddedServers(settings.data_dir)
+    try:
+        yield embedded.postgres_url()
+    finally:
+        embedded.close()
+
+
+@contextmanager
+def _transfers() -> Iterator[Callable[[str, int, int | None], None]]:
+    """Progress bars of bytes, one per stage ("database", "media"), shown from the
+    first progress on (a refusal before it is one line, no empty bars)."""
+    progress = Progress(TextColumn("{task.description:<9}"), BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), TimeElapsedColumn(), console=console)
+    tasks: dict[str, TaskID] = {}
+
+    def show(stage: str, done: int, total: int | None) -> None:
+        if not tasks:
+            progress.start()
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    try:
+        yield show
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def main() -> None:
