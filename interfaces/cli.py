@@ -30,6 +30,14 @@ from application.authz import Operator
 from application.commands.admin import CreateUser
 from domain.accounts import Role
 from domain.base import DomainError
+from domain.shapes import (
+    CATALOGUE,
+    current_shapes,
+    load_catalogue,
+    problems,
+    save_catalogue,
+    updated,
+)
 from infra.backup import BackupError, backup, local_media_root, restore
 from infra.bootstrap import Container, bootstrap, configure_logging, describe
 from infra.embedded import EmbeddedServers
@@ -253,6 +261,27 @@ def _print_replay(report: Report) -> None:
         console.print("rebuilt in place (nothing to compare with)")
     else:
         console.print(f"{report.differences} differences (scratch schema {report.schema})")
+
+
+@app.command("shapes")
+def shapes_command(
+    update: Annotated[bool, typer.Option(
+        "--update", help="record this release's new shapes and versions in the catalogue "
+        "(never rewrites a recorded version)")] = False,
+) -> None:
+    """Check the stored shapes (events, snapshots, stored values) against the committed
+    catalogue, domain/stored_shapes.json; exit 1 on any problem."""
+    catalogue, current = load_catalogue(), current_shapes()
+    if update:
+        catalogue = updated(catalogue, current)
+        save_catalogue(catalogue)
+        console.print(f"recorded {len(current)} stored shapes in {CATALOGUE}")
+    found = problems(catalogue, current)
+    for problem in found:
+        console.print(f"[red]{problem}[/]", soft_wrap=True)
+    if found:
+        raise typer.Exit(1)
+    console.print(f"{len(current)} stored shapes, all readable and on record")
 
 
 @app.command("backup")

@@ -85,3 +85,13 @@ def test_a_zones_snapshot_holds_exactly_its_catalogued_attributes() -> None:
         zone.set_volume(40)
     state = Zone.Snapshot.take(zone).state
     assert set(state) == set(load_catalogue()[ZONE]["versions"]["1"])
+
+
+def test_the_shapes_command_checks_the_committed_catalogue() -> None:
+    from typer.testing import CliRunner
+
+    from interfaces.cli import app
+
+    result = CliRunner().invoke(app, ["shapes"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(current_shapes())} stored shapes, all readable and on record" in result.output
