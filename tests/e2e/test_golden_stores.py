@@ -26,6 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.playback import queue_of, zone_state
+from domain.shapes import load_catalogue
 from infra.backup import restore
 from infra.bootstrap import Container, bootstrap
 from infra.replay import replay
@@ -39,6 +40,16 @@ from tests.golden.observe import decisions, observe, shaped_like
 STORES = sorted(p.parent for p in (Path(__file__).parents[1] / "golden" / "stores")
                 .glob("*/facts.json"))
 READY_TIMEOUT = 60.0
+
+
+def test_the_newest_golden_store_was_made_with_todays_stored_shapes() -> None:
+    """A release that changes a stored shape adds a golden store (tests/golden/README.md)."""
+    newest = STORES[-1]
+    made_with = json.loads((newest / "stored_shapes.json").read_text())
+    assert made_with == load_catalogue(), (
+        f"the stored shapes changed since the newest golden store ({newest.name}): make"
+        " one with this release, `python -m tests.golden.make_store tests/golden/stores/"
+        "<date>`, and keep the old ones")
 
 
 @dataclass

@@ -26,6 +26,7 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from domain.shapes import CATALOGUE
 from infra.bootstrap import Container, bootstrap
 from infra.embedded import EmbeddedServers
 from interfaces.http.app import create_app
@@ -90,6 +91,9 @@ def make_store(out: Path) -> dict[str, Any]:
     facts.update(made_at=clock.now.isoformat(), secrets=SECRETS,
                  refresh_token_ttl_seconds=REFRESH_TTL_SECONDS, commit=_commit())
     (out / "facts.json").write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
+    # the stored shapes of the release that made it (the test asks for a new store
+    # when the catalogue has moved on)
+    shutil.copyfile(CATALOGUE, out / "stored_shapes.json")
     return facts
 
 
