@@ -105,7 +105,7 @@ def _live(container: Container, specs: list[Any], app_of: dict[str, str],
             began = time.perf_counter()
             loops = start_engine([spec], container.es_env, container.database_url)
             try:
-                while _position(conn, name, app_of[name]) < head:
+                while _position(conn, spec.tracking_table, app_of[name]) < head:
                     if time.perf_counter() - began > CATCH_UP_LIMIT:
                         raise RuntimeError(f"{name} not caught up in {CATCH_UP_LIMIT:.0f} s")
                     time.sleep(0.005)
@@ -118,8 +118,8 @@ def _live(container: Container, specs: list[Any], app_of: dict[str, str],
     return done
 
 
-def _position(conn: psycopg.Connection[Any], view: str, app_name: str) -> int:
+def _position(conn: psycopg.Connection[Any], tracking_table: str, app_name: str) -> int:
     row = conn.execute(sql.SQL("SELECT max(notification_id) FROM {} WHERE application_name = %s")
-                       .format(sql.Identifier(f"{view.lower()}_tracking")),
+                       .format(sql.Identifier(tracking_table)),
                        (app_name,)).fetchone()
     return int(row[0] or 0) if row else 0

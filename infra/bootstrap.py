@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import redis
@@ -45,7 +45,7 @@ from infra.postgres.devices_view import PostgresDevicesView
 from infra.postgres.history_view import PostgresZoneHistoryView
 from infra.postgres.library_view import PostgresLibraryView
 from infra.postgres.schedules_view import PostgresSchedulesView
-from infra.postgres.view import PositionView
+from infra.postgres.view import PositionView, PostgresView
 from infra.postgres.zones_view import PostgresZonesView
 from infra.presence import Presence, PresenceSweeper, record_heartbeat
 from infra.projection_runner import ProjectionSpec, Supervised, create_tables, start_engine
@@ -56,6 +56,7 @@ from infra.settings import Settings
 from infra.storage import LocalStorage, S3Storage
 from infra.ticker import LeaderLoop, tick_due_zones
 from infra.tts import build_synthesizer
+from infra.view_versions import ViewVersions
 from projections.accounts import AccountsProjection
 from projections.devices import DevicesProjection
 from projections.history import history_projection
@@ -69,6 +70,7 @@ from projections.scheduling import SchedulesProjection
 from projections.sessions import session_state_projection
 
 log = logging.getLogger(__name__)
+TView = TypeVar("TView", bound=PostgresView)
 
 
 class ReadModelLagging(Exception):
@@ -110,6 +112,7 @@ class Container:
     dispatcher: Dispatcher
     guard: SessionGuard
     auth_cache: RedisAuthCache
+    view_versions: ViewVersions
     embedded: EmbeddedServers | None = None
     projections: list[Supervised] = field(default_factory=list)
     loops: list[LeaderLoop] = field(default_factory=list)
@@ -117,7 +120,8 @@ class Container:
 
     def start_projections(self) -> None:
         """One engine for every view: a follower per application, a worker per view."""
-        self.projections.extend(start_engine(self.specs, self.es_env, self.database_url))
+        self.projections.extend(start_engine(self.specs, self.es_env, self.database_url,
+                                             views_built=self.view_versions.all_built))
 
     def start_clock(self, loops: tuple[str, ...] = ("playback-ticker", "presence-sweeper",
                                                      "scheduler")) -> None:
@@ -128,13 +132,14 @@ class Container:
         def sweep() -> None:
             sweeper.sweep(lambda: CommandContext(Actor.system("presence"), "presence-sweep"))
 
+        built = self.view_versions.all_built
         candidates = [
             LeaderLoop("playback-ticker", self.database_url, self.settings.tick_seconds,
-                       lambda: tick_due_zones(self.dispatcher, self.zones_view)),
+                       lambda: tick_due_zones(self.dispatcher, self.zones_view), built),
             LeaderLoop("presence-sweeper", self.database_url,
-                       self.settings.presence_sweep_seconds, sweep),
+                       self.settings.presence_sweep_seconds, sweep, built),
             LeaderLoop("scheduler", self.database_url, self.settings.schedule_tick_seconds,
-                       self.scheduler.tick),
+                       self.scheduler.tick, built),
         ]
         for loop in candidates:
             if loop.name in loops:
@@ -174,13 +179,8 @@ class Container:
         self._wait(self.library_view, self.library.name, position, timeout)
 
     def projection_lag(self) -> dict[str, int]:
-        heads = {
-            self.accounts.name: self.accounts.recorder.max_notification_id() or 0,
-            self.library.name: self.library.recorder.max_notification_id() or 0,
-            self.playback.name: self.playback.recorder.max_notification_id() or 0,
-            self.devices.name: self.devices.recorder.max_notification_id() or 0,
-            self.scheduling.name: self.scheduling.recorder.max_notification_id() or 0,
-        }
+        heads = {app.name: app.recorder.max_notification_id() or 0 for app in (
+            self.accounts, self.library, self.playback, self.devices, self.scheduling)}
         return {
             name: heads[app_name] - (view.max_tracking_id(app_name) or 0)
             for name, (view, app_name) in self._lag_views.items()
@@ -230,9 +230,16 @@ def build_storage(settings: Settings) -> BlobStorage:
 def bootstrap(
     settings: Settings | None = None, *, start_projections: bool | None = None,
     start_workers: bool | None = None, clock: Callable[[], datetime] | None = None,
+    views: Mapping[type[PostgresView], type[PostgresView]] | None = None,
 ) -> Container:
-    """Everything wired; `clock` replaces the real clock (tests of schedules)."""
+    """Everything wired; `clock` replaces the real clock (tests of schedules); `views`
+    replaces view classes (a test's next release of a view: a subclass at a new
+    `schema_version`)."""
     settings = settings or Settings()
+
+    def view_class(default: type[TView]) -> type[TView]:
+        return cast(type[TView], (views or {}).get(default, default))
+
     embedded = None
     if not settings.database_url or not settings.redis_url:
         embedded = EmbeddedServers(settings.data_dir)
@@ -264,14 +271,16 @@ def bootstrap(
                                  heartbeat_timeout_ms=settings.worker_heartbeat_timeout_ms,
                                  maintenance_chance=settings.worker_maintenance_chance),
                     lambda: processor)
-        accounts_view = construct_view(AccountsProjection.name, PostgresAccountsView, es_env)
-        library_view = construct_view(LibraryProjection.name, PostgresLibraryView, es_env)
+        accounts_view = construct_view(AccountsProjection.name,
+                                       view_class(PostgresAccountsView), es_env)
+        library_view = construct_view(LibraryProjection.name, view_class(PostgresLibraryView),
+                                      es_env)
         jobs_class = jobs_projection(jobs)
         redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         playback = (PlaybackApplication(es_env) if clock is None
                     else PlaybackApplication(es_env, clock=clock))
         devices = DevicesApplication(es_env, zone_owner=playback.zone_owner)
-        zones_view = construct_view("zones_view", PostgresZonesView, es_env)
+        zones_view = construct_view("zones_view", view_class(PostgresZonesView), es_env)
 
         def load_zone(zone_id: UUID, version: int) -> Any:
             return playback.repository.get(zone_id, version=version)
@@ -287,14 +296,16 @@ def bootstrap(
         live_class = live_state_projection(load_zone, live)
         cleanup_class = queue_cleanup_projection(drop_track)
         history_class = history_projection(load_zone)
-        history_view = construct_view(history_class.name, PostgresZoneHistoryView, es_env)
-        devices_view = construct_view(DevicesProjection.name, PostgresDevicesView, es_env)
+        history_view = construct_view(history_class.name, view_class(PostgresZoneHistoryView),
+                                      es_env)
+        devices_view = construct_view(DevicesProjection.name, view_class(PostgresDevicesView),
+                                      es_env)
         catalog = LibraryCatalog(library, library_view)
         scheduling = SchedulingApplication(es_env, catalog=catalog,
                                            zone_owner=playback.zone_owner,
                                            **({"clock": clock} if clock else {}))
-        schedules_view = construct_view(SchedulesProjection.name, PostgresSchedulesView,
-                                        es_env)
+        schedules_view = construct_view(SchedulesProjection.name,
+                                        view_class(PostgresSchedulesView), es_env)
     tokens = TokenService(
         settings.jwt_secret.get_secret_value(),
         timedelta(seconds=settings.access_token_ttl_seconds),
@@ -319,6 +330,23 @@ def bootstrap(
         "session_state_accounts", lambda events: guard.saved(events, strict=True))
     sessions_devices = session_state_projection(
         "session_state_devices", lambda events: guard.saved(events, strict=True))
+    specs = [
+        ProjectionSpec(AccountsApplication, AccountsProjection, type(accounts_view)),
+        ProjectionSpec(LibraryApplication, LibraryProjection, type(library_view)),
+        ProjectionSpec(LibraryApplication, jobs_class, PositionView),
+        ProjectionSpec(PlaybackApplication, zones_class, type(zones_view)),
+        ProjectionSpec(PlaybackApplication, live_class, PositionView),
+        ProjectionSpec(LibraryApplication, cleanup_class, PositionView),
+        ProjectionSpec(DevicesApplication, DevicesProjection, type(devices_view)),
+        ProjectionSpec(SchedulingApplication, SchedulesProjection, type(schedules_view)),
+        ProjectionSpec(PlaybackApplication, history_class, type(history_view)),
+        ProjectionSpec(AccountsApplication, sessions_accounts, PositionView),
+        ProjectionSpec(DevicesApplication, sessions_devices, PositionView),
+    ]
+    applications = {app.name: app for app in (accounts, library, playback, devices, scheduling)}
+    view_versions = ViewVersions(
+        database_url, es_env.get("POSTGRES_SCHEMA") or "public", specs,
+        lambda name: applications[name].recorder.max_notification_id() or 0)
     container = Container(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
         redis=redis_client, tokens=tokens, dispatcher=dispatcher, guard=guard,
@@ -327,19 +355,7 @@ def bootstrap(
         accounts=accounts, accounts_view=accounts_view,
         library=library, library_view=library_view,
         storage=storage, inspector=inspector, images=images, jobs=jobs, processor=processor,
-        specs=[
-            ProjectionSpec(AccountsApplication, AccountsProjection, PostgresAccountsView),
-            ProjectionSpec(LibraryApplication, LibraryProjection, PostgresLibraryView),
-            ProjectionSpec(LibraryApplication, jobs_class, PositionView),
-            ProjectionSpec(PlaybackApplication, zones_class, PostgresZonesView),
-            ProjectionSpec(PlaybackApplication, live_class, PositionView),
-            ProjectionSpec(LibraryApplication, cleanup_class, PositionView),
-            ProjectionSpec(DevicesApplication, DevicesProjection, PostgresDevicesView),
-            ProjectionSpec(SchedulingApplication, SchedulesProjection, PostgresSchedulesView),
-            ProjectionSpec(PlaybackApplication, history_class, PostgresZoneHistoryView),
-            ProjectionSpec(AccountsApplication, sessions_accounts, PositionView),
-            ProjectionSpec(DevicesApplication, sessions_devices, PositionView),
-        ],
+        specs=specs, view_versions=view_versions,
         playback=playback, zones_view=zones_view, live=live,
         devices=devices, devices_view=devices_view,
         presence=presence,
@@ -347,22 +363,25 @@ def bootstrap(
         scheduler=scheduler, history_view=history_view, embedded=embedded,
     )
     with schema_lock(database_url):
+        key = {s.projection_class: s.name for s in specs}  # `zones_view_v2` at version 2
         container._lag_views = {
-            AccountsProjection.name: (accounts_view, accounts.name),
-            LibraryProjection.name: (library_view, library.name),
-            jobs_class.name: (construct_view(jobs_class.name, PositionView, es_env), library.name),
-            zones_class.name: (zones_view, playback.name),
-            live_class.name: (construct_view(live_class.name, PositionView, es_env), playback.name),
-            DevicesProjection.name: (devices_view, devices.name),
-            SchedulesProjection.name: (schedules_view, scheduling.name),
-            history_class.name: (history_view, playback.name),
-            sessions_accounts.name: (construct_view(sessions_accounts.name, PositionView, es_env),
+            key[AccountsProjection]: (accounts_view, accounts.name),
+            key[LibraryProjection]: (library_view, library.name),
+            key[jobs_class]: (construct_view(jobs_class.name, PositionView, es_env), library.name),
+            key[zones_class]: (zones_view, playback.name),
+            key[live_class]: (construct_view(live_class.name, PositionView, es_env),
+                              playback.name),
+            key[DevicesProjection]: (devices_view, devices.name),
+            key[SchedulesProjection]: (schedules_view, scheduling.name),
+            key[history_class]: (history_view, playback.name),
+            key[sessions_accounts]: (construct_view(sessions_accounts.name, PositionView, es_env),
                                      accounts.name),
-            sessions_devices.name: (construct_view(sessions_devices.name, PositionView, es_env),
+            key[sessions_devices]: (construct_view(sessions_devices.name, PositionView, es_env),
                                     devices.name),
         }
         # Every table a runner uses exists before any runner starts: runners run no DDL.
-        create_tables(container.specs, es_env)
+        create_tables(specs, es_env)
+        view_versions.register()
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()
         container.start_clock(("playback-ticker", "presence-sweeper")

@@ -58,13 +58,16 @@ class Leader:
         with self._lock:
             return name in self._held
 
-    def acquire(self) -> frozenset[str]:
-        """Take every lock not yet held that no other session holds; the locks held now.
-        Raises LeadershipLost (holding nothing) if the connection fails."""
+    def acquire(self, only: Iterable[str] | None = None) -> frozenset[str]:
+        """Take every lock (of those in `only`, if given) not yet held that no other
+        session holds; the locks held now. Raises LeadershipLost (holding nothing) if
+        the connection fails."""
+        chosen = None if only is None else set(only)
+        wanted = [n for n in self.names if chosen is None or n in chosen]
         with self._lock:
             try:
                 conn = self._connection()
-                for name in self.names:
+                for name in wanted:
                     if name not in self._held and _scalar(conn.execute(
                             "SELECT pg_try_advisory_lock(%s)", (leader_lock_key(name),))):
                         self._held.add(name)

@@ -13,7 +13,15 @@ position. A view that falls behind (it failed, stood by, or was too slow to
 take the next batch in time) leaves the follower, reads from its own position
 until it has caught up, then joins again: the follower hands it the recent
 batches it lacks, or it goes on alone a little longer. A failing view holds up
-nobody.
+nobody. A view far behind the head (a new view, or a new version of one: its
+tables start empty) never drags the follower back to its position: it catches
+up alone, a page of 1,000 events per transaction as `sync2gear replay` does,
+and logs its progress every few seconds.
+
+While a view of this release is still being built (infra/view_versions.py), a
+process leads only views with tables of their own: side-effect projections may
+read a read model (queue clean-up asks which zones a client has), so they are
+left to a process of the release before, or wait until every view has caught up.
 """
 
 from __future__ import annotations
@@ -23,17 +31,17 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.projection import Projection
 from psycopg import sql
 
 from infra.leadership import Leader
 from infra.postgres import connect, construct_view
-from infra.projected_view import CommitPipeline, Events, ProjectedView, read_events
+from infra.projected_view import CatchUpLog, CommitPipeline, Events, ProjectedView, read_events
+from infra.projection_spec import ProjectionSpec
 from infra.read_ahead import read_ahead
 from infra.supervised import Supervised
 
@@ -44,13 +52,7 @@ RECENT = 3  # batches a follower keeps for views joining it
 STALL = 5.0  # seconds the follower waits for a view to take a batch before leaving it behind
 INLINE_BELOW = 50  # smaller batches are written by the worker itself: handing them to the
 # writer thread (to stage the next batch meanwhile) costs more than it overlaps
-
-
-@dataclass(frozen=True)
-class ProjectionSpec:
-    application_class: type[Application[Any]]
-    projection_class: type[Projection[Any]]
-    view_class: type[Any]
+ALONE_BEYOND = 5000  # events behind the head from which a view catches up alone
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,14 @@ class Delivery:
 class Follower(Supervised):
     def __init__(self, application_class: type[Application[Any]], specs: Sequence[ProjectionSpec],
                  env: dict[str, str], database_url: str, *, batch: int = 1000,
-                 retry_seconds: float = 2.0) -> None:
+                 retry_seconds: float = 2.0, views_built: Callable[[], bool] | None = None
+                 ) -> None:
         name = application_class.name
         super().__init__(f"{name}-follower", f"follow-{name}")
         self.app_name, self.batch = name, batch
         self._app_class, self._env, self._url = application_class, env, database_url
         self._retry = retry_seconds
+        self._views_built = views_built or (lambda: True)
         self.app = application_class({**env, "CREATE_TABLE": "n"})
         self.workers = [ViewWorker(spec, env, self, retry_seconds) for spec in specs]
         self._leader = Leader(database_url, [w.name for w in self.workers])
@@ -110,10 +114,20 @@ class Follower(Supervised):
         """The next batch of events after position `after` (up to `stop`), decoded."""
         return read_events(self.app, after, self.batch, stop)
 
+    def head(self) -> int:
+        """The application's last event."""
+        return self.app.recorder.max_notification_id() or 0
+
     def enter(self, worker: ViewWorker) -> bool:
-        """Let a worker at `worker.position` join, handing it the recent batches it lacks."""
+        """Let a worker at `worker.position` join, handing it the recent batches it lacks.
+        Refused (it catches up alone) if it lacks them, or if it would be the first and
+        is far behind the head: the views joining after it would wait for it."""
+        at = worker.view.position
+        if not self._joined and (head := self.head()) - at > ALONE_BEYOND:
+            log.info("%s: %s events behind (at %s of %s); catching up alone", worker.label,
+                     f"{head - at:,}", f"{at:,}", f"{head:,}")
+            return False
         with self._guard:
-            at = worker.view.position
             if not self._joined:
                 self._position, self._recent = at, deque(maxlen=RECENT)
             elif at < self._position:
@@ -159,13 +173,16 @@ class Follower(Supervised):
                 if self._joined and (unread or self._woken.is_set()):
                     self._woken.clear()
                     unread, read_at = self._deliver() >= self.batch, time.monotonic()
-                if not unread:  # until a save is announced (or a second has passed)
+                if not unread or not self._joined:  # until a save is announced (or a
+                    # second has passed); with no view to hand batches to, never spin
                     notified = any(True for _ in listen.notifies(timeout=0.1, stop_after=1))
                     unread = notified or time.monotonic() - read_at > 1.0
 
     def _campaign(self) -> None:
-        """Take the views' locks this process can take; the others stand by."""
-        held = self._leader.acquire()
+        """Take the views' locks this process can take; the others stand by. Until
+        every view of this release is built, only views with tables of their own."""
+        only = None if self._views_built() else [w.name for w in self.workers if w.stateful]
+        held = self._leader.acquire(only)
         for worker in self.workers:
             worker.lead(worker.name in held)
         self._set("running" if held else "standby", succeeded=True)
@@ -207,9 +224,10 @@ class ViewWorker(Supervised):
 
     def __init__(self, spec: ProjectionSpec, env: dict[str, str], follower: Follower,
                  retry_seconds: float) -> None:
-        name = spec.projection_class.name
-        super().__init__(name, f"view-{name}")
-        view = construct_view(name, spec.view_class, {**env, "CREATE_TABLE": "n"})
+        super().__init__(spec.name, f"view-{spec.name}")
+        self.label, self.stateful = f"{spec.projection_class.name} v{spec.version}", spec.stateful
+        view = construct_view(spec.projection_class.name, spec.view_class,
+                              {**env, "CREATE_TABLE": "n"})
         self.view = ProjectedView(spec.projection_class, view, follower.app_name)
         self.inbox: queue.Queue[Delivery] = queue.Queue(maxsize=INBOX)
         self.joined = False
@@ -288,13 +306,18 @@ class ViewWorker(Supervised):
         """Behind the follower: read from this view's own position up to the head."""
         self._drop_inbox()
         applied, written = 0, self._pipe.writes
+        progress, interrupted = CatchUpLog(self.label, self._follower.head), False
         for events in read_ahead(self._follower.read, self.view.staged_position,
                                  self._follower.batch):
             applied += self._pipe.push(events)
+            progress.advance(len(events), events[-1][1].notification_id)
             self._set("running", succeeded=self._pipe.writes > written)
             if self._stopping.is_set() or not self._leading.is_set():
+                interrupted = True
                 break
         self._pipe.flush()
+        if not interrupted:
+            progress.finish(self.view.position)
         self._set("running", succeeded=True)  # every staged batch committed
         if not applied:
             self._stopping.wait(0.05)

@@ -14,12 +14,13 @@ writer). Each follower and worker reports its state (`status()`) for
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from infra.leadership import leader_lock_key
 from infra.postgres import construct_view
-from infra.projection_engine import Follower, ProjectionSpec
+from infra.projection_engine import Follower
+from infra.projection_spec import ProjectionSpec
 from infra.supervised import FAILING_AFTER, LoopStatus, Supervised
 
 __all__ = ["FAILING_AFTER", "LoopStatus", "ProjectionSpec", "Supervised",
@@ -48,15 +49,18 @@ def tune_gc() -> None:
 
 
 def start_engine(specs: Iterable[ProjectionSpec], env: dict[str, str], database_url: str,
-                 *, batch: int = 1000, retry_seconds: float = 2.0) -> list[Supervised]:
+                 *, batch: int = 1000, retry_seconds: float = 2.0,
+                 views_built: Callable[[], bool] | None = None) -> list[Supervised]:
     """Start a follower per application and a worker per view; all of them, workers first
-    (each reports its state)."""
+    (each reports its state). Until `views_built()`, only views with tables of their own
+    are led (infra/projection_engine.py)."""
     tune_gc()
     by_app: dict[type[Any], list[ProjectionSpec]] = {}
     for spec in specs:
         by_app.setdefault(spec.application_class, []).append(spec)
     followers = [Follower(app, group, env, database_url, batch=batch,
-                          retry_seconds=retry_seconds) for app, group in by_app.items()]
+                          retry_seconds=retry_seconds, views_built=views_built)
+                 for app, group in by_app.items()]
     for follower in followers:
         follower.start()
     return [*(w for f in followers for w in f.workers), *followers]
@@ -68,7 +72,7 @@ class SupervisedProjection(Supervised):
 
     def __init__(self, spec: ProjectionSpec, env: dict[str, str], database_url: str,
                  retry_seconds: float = 2.0) -> None:
-        super().__init__(spec.projection_class.name, f"projection-{spec.projection_class.name}")
+        super().__init__(spec.name, f"projection-{spec.name}")
         self._follower = Follower(spec.application_class, [spec], env, database_url,
                                   retry_seconds=retry_seconds)
         (self._worker,) = self._follower.workers

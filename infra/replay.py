@@ -6,7 +6,9 @@ projection engine applies events (infra/projected_view.py): the application's
 notifications are read a page at a time and each page (its view writes and
 the tracking position) commits as one transaction. Side-effect projections
 (PositionView: jobs queued, live state published, queues cleaned) are never
-replayed: that would queue the jobs and issue the commands again.
+replayed: that would queue the jobs and issue the commands again. Each view is
+this release's version of it: its tables and tracking table named by its
+schema version (infra/postgres/names.py); other versions are left alone.
 
 By default each view is rebuilt into a scratch schema up to the live view's
 position, compared with it (infra/replay_check.py) and the scratch schema is
@@ -35,7 +37,7 @@ from psycopg.rows import DictRow
 from infra.bootstrap import Container
 from infra.leadership import Leader
 from infra.postgres import schema_lock
-from infra.postgres.view import PositionView, PostgresView
+from infra.postgres.view import PositionView
 from infra.projected_view import CommitPipeline, Events, ProjectedView, read_events
 from infra.projection_runner import ProjectionSpec, tune_gc
 from infra.read_ahead import read_ahead
@@ -120,15 +122,15 @@ def replay(container: Container, *, in_place: bool = False, keep: bool = False,
     live_schema = container.es_env.get("POSTGRES_SCHEMA") or "public"
     schema = live_schema if in_place else f"replay_{uuid.uuid4().hex[:12]}"
     report = Report(schema, in_place, skipped=[s.projection_class.name for s in specs
-                                                if not _stateful(s)])
+                                                if not s.stateful])
     progress = on_progress or (lambda *_: None)
     if in_place:
-        with _runners_stopped(container.database_url, [s.projection_class.name for s in specs]):
+        with _runners_stopped(container.database_url, [s.name for s in specs]):
             _in_place(container, specs, schema, page, progress, report)
         return report
     _execute(container.database_url, sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     try:
-        for spec in filter(_stateful, specs):
+        for spec in (s for s in specs if s.stateful):
             with _target(container, spec, schema, progress) as target:
                 _rebuild_and_check(container, target, live_schema, page, verify)
                 report.views.append(target.result)
@@ -145,7 +147,7 @@ def rebuild_rate(container: Container, app_name: str, page: int = PAGE) -> tuple
     each event counted once per read model, reading the events included."""
     apps = _applications(container)
     names = [s.projection_class.name for s in container.specs
-             if _stateful(s) and apps[s.application_class].name == app_name]
+             if s.stateful and apps[s.application_class].name == app_name]
     report = replay(container, verify=False, views=names, page=page)
     return sum(v.events for v in report.views), sum(v.seconds for v in report.views)
 
@@ -155,7 +157,7 @@ def _rebuild_and_check(container: Container, target: Target, live_schema: str, p
     """Rebuild up to the live view's position, then compare both at one moment:
     in one REPEATABLE READ transaction that reads the live position, applies the
     events the live view has processed meanwhile, and compares the tables."""
-    result, app_name, tracking = target.result, target.app.name, _tracking_table(target.spec)
+    result, app_name, tracking = target.result, target.app.name, target.spec.tracking_table
     if not verify:
         target.rebuild(target.app.recorder.max_notification_id() or 0, page)
         return
@@ -169,7 +171,7 @@ def _rebuild_and_check(container: Container, target: Target, live_schema: str, p
             return
         target.rebuild(live, page, conn)
         result.tables = [compare_table(cur, table, live_schema, target.datastore.schema,
-                                       target.view.volatile_columns)
+                                       target.view.volatile())
                          for table in target.view.table_names()]
         result.verified = True
 
@@ -180,7 +182,7 @@ def _in_place(container: Container, specs: list[ProjectionSpec], schema: str, pa
     for spec in specs:
         app = apps[spec.application_class]
         head = app.recorder.max_notification_id() or 0
-        if not _stateful(spec):
+        if not spec.stateful:
             _move_to(container, spec, app.name, head)
             report.advanced[spec.projection_class.name] = head
             continue
@@ -199,7 +201,7 @@ def _target(container: Container, spec: ProjectionSpec, schema: str,
     """The spec's view on its own datastore in `schema` (tables created if missing)."""
     datastore = _datastore(container, schema, PostgresDatastore)
     try:
-        view = spec.view_class(datastore, tracking_table_name=_tracking_table(spec))
+        view = spec.view_class(datastore, tracking_table_name=spec.tracking_table)
         with schema_lock(container.database_url):
             view.create_table()
         app = _applications(container)[spec.application_class]
@@ -216,7 +218,7 @@ def _move_to(container: Container, spec: ProjectionSpec, app_name: str, head: in
     schema = container.es_env.get("POSTGRES_SCHEMA") or "public"
     datastore = _datastore(container, schema, PostgresDatastore)
     try:
-        view = PositionView(datastore, tracking_table_name=_tracking_table(spec))
+        view = PositionView(datastore, tracking_table_name=spec.tracking_table)
         view.create_table()
         table = sql.SQL("{}.{}").format(sql.Identifier(schema),
                                         sql.Identifier(view.tracking_table_name))
@@ -238,7 +240,7 @@ def _datastore(container: Container, schema: str, kind: type[TStore]) -> TStore:
 
 
 def _drop_view(database_url: str, spec: ProjectionSpec, schema: str) -> None:
-    tables = [*spec.view_class.table_names(), _tracking_table(spec)]
+    tables = [*spec.view_class.table_names(), spec.tracking_table]
     _execute(database_url, sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
         sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(t))
                            for t in tables)))
@@ -263,16 +265,8 @@ def _selected(specs: list[ProjectionSpec], names: Iterable[str] | None) -> list[
     return [s for s in specs if s.projection_class.name in wanted]
 
 
-def _stateful(spec: ProjectionSpec) -> bool:
-    return isinstance(spec.view_class, type) and issubclass(spec.view_class, PostgresView)
-
-
 def _applications(container: Container) -> dict[type, Application[Any]]:
     return {type(v): v for v in vars(container).values() if isinstance(v, Application)}
-
-
-def _tracking_table(spec: ProjectionSpec) -> str:
-    return f"{spec.projection_class.name.lower()}_tracking"  # as eventsourcing names it
 
 
 def _execute(database_url: str, statement: sql.Composed) -> None:

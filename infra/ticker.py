@@ -25,12 +25,16 @@ CLOCK = Operator("clock")
 
 class LeaderLoop(Supervised):
     """Runs `step()` every `interval` seconds while this process leads `name`
-    (infra/leadership.py); stands by while another process does."""
+    (infra/leadership.py); stands by while another process does, and, before it
+    leads, until `views_built()`: the steps read read models, which a new release
+    may still be building (infra/view_versions.py)."""
 
     def __init__(self, name: str, database_url: str, interval: float,
-                 step: Callable[[], Any]) -> None:
+                 step: Callable[[], Any], views_built: Callable[[], bool] | None = None
+                 ) -> None:
         super().__init__(name, name)
         self._interval, self._step = interval, step
+        self._views_built = views_built or (lambda: True)
         self._leader = Leader(database_url, [name])
 
     def _loop(self) -> None:
@@ -42,7 +46,7 @@ class LeaderLoop(Supervised):
 
     def _lead_or_wait(self) -> None:
         try:
-            if not self._leader.acquire():
+            if not self._views_built() or not self._leader.acquire():
                 self._set("standby", succeeded=True)
                 self._stopping.wait(self._interval * 2)
                 return

@@ -22,11 +22,12 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     TrackingRecorder,
 )
-from eventsourcing.postgres import PostgresFactory, PostgresRecorder
+from eventsourcing.postgres import PostgresFactory, PostgresRecorder, PostgresTrackingRecorder
 from eventsourcing.utils import Environment, strtobool
 from psycopg.conninfo import conninfo_to_dict
 
 from infra.postgres.events import LockingApplicationRecorder
+from infra.postgres.names import tracking_table_name
 from infra.postgres.schema import ensure_tables
 
 TView = TypeVar("TView", bound=TrackingRecorder)
@@ -72,7 +73,14 @@ class RecoveringPostgresFactory(PostgresFactory):
         return self._ensured(super().application_recorder())
 
     def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
-        return self._ensured(super().tracking_recorder(tracking_recorder_class))
+        """A view named after the environment (the projection), its tracking table
+        named by its schema version (infra/postgres/names.py)."""
+        if tracking_recorder_class is None:
+            return self._ensured(super().tracking_recorder())
+        assert issubclass(tracking_recorder_class, PostgresTrackingRecorder)
+        return self._ensured(tracking_recorder_class(
+            datastore=self.datastore,
+            tracking_table_name=tracking_table_name(self.env.name, tracking_recorder_class)))
 
     def _ensured(self, recorder: TRecorder) -> TRecorder:
         if self.creates_tables() and isinstance(recorder, PostgresRecorder):

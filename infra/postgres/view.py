@@ -5,12 +5,19 @@ hands it the batch's events through its projection, and commits it: every
 write the view was asked for and the batch's last position, in one
 transaction (infra/postgres/batch.py). A write asked for outside a batch
 commits at once with its own tracking row, as a single-event batch would.
+
+A view has a schema version (`schema_version`, 1 unless bumped): from version 2
+on, its tables, indexes and tracking table are suffixed `_vN` wherever its DDL
+and queries name them (`{schema}.<table>`, rendered by `_q`), so a release that
+changes a view builds the new version beside the old one (infra/postgres/names.py,
+infra/view_versions.py). Its author only bumps the number and edits the SQL.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
@@ -19,10 +26,15 @@ from psycopg import Connection, Cursor, errors, sql
 from psycopg.rows import DictRow
 
 from infra.postgres.batch import Batch, PositionMoved, Row, run_copies, run_statements
+from infra.postgres.names import versioned
 
 __all__ = ["BatchedRecorder", "PositionMoved", "PositionView", "PostgresView", "Row"]
 
 _CREATE_TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?\{schema\}\.(\w+)", re.IGNORECASE)
+_TABLE_REF = re.compile(r"\{schema\}\.(\w+)")
+_OWN_NAME = re.compile(  # relations named without a schema: an index, a constraint
+    r"(CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"|CONSTRAINT\s+)(?!(?:IF|ON)\b)(\w+)", re.IGNORECASE)  # not `INDEX ON`, `… IF EXISTS`
 
 
 class BatchedRecorder(PostgresTrackingRecorder):
@@ -133,13 +145,19 @@ class BatchedRecorder(PostgresTrackingRecorder):
             self._insert_tracking(curs, tracking)
 
     def _q(self, query: str) -> str:
-        """`query` with its `{schema}` placeholders filled in (rendered once)."""
+        """`query` with its `{schema}` placeholders filled in and the view's own tables
+        named by its version (rendered once)."""
         rendered = self._rendered.get(query)
         if rendered is None:
-            rendered = sql.SQL(query).format(  # type: ignore[arg-type,unused-ignore]
+            rendered = sql.SQL(self.versioned_sql(query)).format(  # type: ignore[arg-type,unused-ignore]
                 schema=sql.Identifier(self.datastore.schema)).as_string(None)
             self._rendered[query] = rendered
         return rendered
+
+    @classmethod
+    def versioned_sql(cls, text: str) -> str:
+        """`text` with the view's own relations named as its schema version names them."""
+        return text
 
     def _update_query(self, table: str, columns: tuple[str, ...]) -> str:
         sets = ", ".join(f'"{c}" = %({c})s' for c in columns)
@@ -147,26 +165,60 @@ class BatchedRecorder(PostgresTrackingRecorder):
 
 
 class PostgresView(BatchedRecorder):
-    """Subclasses list their DDL in `ddl` (with `{schema}` placeholders)."""
+    """Subclasses list their DDL in `ddl` (with `{schema}` placeholders), name their
+    tables `{schema}.<table>` in every query, and bump `schema_version` whenever a
+    release changes the DDL in a way the rows already written do not follow (a new
+    column filled from the events, a changed meaning): the new version is then
+    built from the events beside the old one, and replaces it once caught up."""
 
     ddl: tuple[str, ...] = ()
+    schema_version: ClassVar[int] = 1
     volatile_columns: tuple[str, ...] = ()
     """`table.column`s not derived from the events alone (say, stamped with now()):
     `sync2gear replay` leaves them out when it compares a rebuilt view with the live one."""
 
     @classmethod
     def table_names(cls) -> tuple[str, ...]:
-        """The tables `ddl` creates (for `sync2gear replay`)."""
-        return tuple(dict.fromkeys(_CREATE_TABLE.findall("\n".join(cls.ddl))))
+        """The tables `ddl` creates, as this version names them."""
+        return tuple(versioned(t, cls.schema_version) for t in cls._own_tables())
+
+    @classmethod
+    def volatile(cls) -> tuple[str, ...]:
+        """`volatile_columns`, their tables as this version names them."""
+        own, version = cls._own_tables(), cls.schema_version
+        pairs = (c.split(".", 1) for c in cls.volatile_columns)
+        return tuple(f"{versioned(t, version) if t in own else t}.{c}" for t, c in pairs)
+
+    @classmethod
+    def _own_tables(cls) -> tuple[str, ...]:
+        return _created_tables(cls.ddl)
+
+    @classmethod
+    def versioned_sql(cls, text: str) -> str:
+        """`text` with every `{schema}.<table>` of the view's own tables, and every index
+        and constraint it names, suffixed `_vN` (version N > 1; unchanged in version 1).
+        Names PostgreSQL makes up (`<table>_pkey`) follow the table's: a query that
+        names a constraint (`ON CONFLICT ON CONSTRAINT`) names one its DDL named."""
+        version = cls.schema_version
+        if version == 1:
+            return text
+        own = cls._own_tables()
+        text = _TABLE_REF.sub(lambda m: "{schema}." + (
+            versioned(m[1], version) if m[1] in own else m[1]), text)
+        return _OWN_NAME.sub(lambda m: m[1] + versioned(m[2], version), text)
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         for statement in self.ddl:
             self.sql_create_statements.append(
-                sql.SQL(statement).format(schema=sql.Identifier(self.datastore.schema))  # type: ignore[arg-type,unused-ignore]
+                sql.SQL(self.versioned_sql(statement)).format(  # type: ignore[arg-type,unused-ignore]
+                    schema=sql.Identifier(self.datastore.schema))
             )
 
     def _table(self, name: str) -> sql.Composed:
+        """`name` in the view's schema (one of its own tables as its version names it)."""
+        if name in self._own_tables():
+            name = versioned(name, self.schema_version)
         return sql.SQL("{}.{}").format(
             sql.Identifier(self.datastore.schema), sql.Identifier(name)
         )
@@ -220,6 +272,11 @@ class PostgresView(BatchedRecorder):
         for r in rows:
             del r["__count"]
         return count, rows
+
+
+@cache
+def _created_tables(ddl: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_CREATE_TABLE.findall("\n".join(ddl))))
 
 
 class PositionView(BatchedRecorder):

@@ -3,22 +3,60 @@
 A process supervisor or liveness probe asks `/api/health/`: it fails only when the
 process cannot answer at all, and restarting the process is then the cure. A load
 balancer (or readiness probe) asks `/api/ready/`: 503 while PostgreSQL or Redis
-does not answer, or while a projection runner or leader loop of this process has
-stopped or keeps failing, so traffic goes to another replica meanwhile.
+does not answer, while a projection runner or leader loop of this process has
+stopped or keeps failing, or while a read model of this release is still being
+built (a release that changed a view, started on an older database: the old
+release's replicas keep answering meanwhile), so traffic goes elsewhere.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from application.rules import PUBLIC
 from infra.bootstrap import Container
 from interfaces.http.deps import ContainerDep, rule_doc
 
 router = APIRouter(prefix="/api", tags=["health"])
+
+
+class RunnerState(BaseModel):
+    state: Literal["starting", "standby", "running", "failing", "stopped"]
+    failures: int
+    last_error: str | None
+
+
+class BuildingView(BaseModel):
+    """A read model of this release not yet caught up since its version changed."""
+
+    view: str
+    version: int
+    application: str
+    position: int = Field(description="the last event it has applied")
+    head: int = Field(description="its application's last event")
+    behind: int
+
+
+class ReadinessChecks(BaseModel):
+    postgres: str = Field(description='"ok", or "unavailable: <error>"')
+    redis: str = Field(description='"ok", or "unavailable: <error>"')
+    runners: dict[str, RunnerState] = Field(
+        description="each projection runner and leader loop of this process")
+    projection_lag: dict[str, int] | None = Field(
+        None, description="events each read model is behind (absent without PostgreSQL)")
+    building: dict[str, BuildingView] | None = Field(
+        None, description="read models being built (absent without PostgreSQL)")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: ReadinessChecks
+    down: list[str] = Field(description="runners and loops stopped or failing")
+    building: list[str] = Field(description="read models still being built")
 
 
 @router.get("/health/", summary="Liveness: the process answers (for a process supervisor)",
@@ -28,10 +66,13 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready/",
-            summary="Readiness: PostgreSQL, Redis, projection runners and leader loops "
-                    "(for a load balancer)",
-            responses={503: {"description": "a backing service is down, or a projection "
-                                            "runner or leader loop has stopped or keeps failing"}},
+            summary="Readiness: PostgreSQL, Redis, projection runners, leader loops and "
+                    "read models (for a load balancer)",
+            responses={200: {"model": Readiness},
+                       503: {"model": Readiness,
+                             "description": "a backing service is down, a projection runner "
+                                            "or leader loop has stopped or keeps failing, or "
+                                            "a read model of this release is being built"}},
             openapi_extra=rule_doc(PUBLIC))
 def ready(container: ContainerDep) -> JSONResponse:
     checks: dict[str, Any] = {}
@@ -40,8 +81,10 @@ def ready(container: ContainerDep) -> JSONResponse:
     runners = [s.status() for s in [*container.projections, *container.loops]]
     checks["runners"] = {s.name: s.as_dict() for s in runners}
     down = [s.name for s in runners if not s.healthy]
-    ok = checks["postgres"] == "ok" and checks["redis"] == "ok" and not down
-    body = {"status": "ready" if ok else "unavailable", "checks": checks, "down": down}
+    building = list(checks.get("building", {}))
+    ok = checks["postgres"] == "ok" and checks["redis"] == "ok" and not down and not building
+    body = {"status": "ready" if ok else "unavailable", "checks": checks, "down": down,
+            "building": building}
     if ok:
         return JSONResponse(body)
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
@@ -52,6 +95,8 @@ def _postgres(container: Container, checks: dict[str, Any]) -> str:
         with container.accounts_view.datastore.transaction(commit=False) as curs:
             curs.execute("SELECT 1")
         checks["projection_lag"] = container.projection_lag()
+        checks["building"] = {b.name: b.as_dict()
+                              for b in container.view_versions.building()}
     except Exception as e:
         return f"unavailable: {type(e).__name__}"
     return "ok"
