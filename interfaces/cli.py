@@ -38,12 +38,13 @@ from domain.shapes import (
     save_catalogue,
     updated,
 )
-from infra.backup import BackupError, backup, local_media_root, restore
+from infra.backup import BackupError, Manifest, backup, local_media_root, restore
 from infra.bootstrap import Container, bootstrap, configure_logging, describe
 from infra.embedded import EmbeddedServers
 from infra.replay import ReplayError, replay
 from infra.replay_check import Report
 from infra.settings import Settings
+from infra.view_versions import SupersededInUse
 from interfaces.shutdown import Deadline, DeadlineServer
 
 app = typer.Typer(help="sync2gear: background music and announcements, event-sourced.",
@@ -263,6 +264,40 @@ def _print_replay(report: Report) -> None:
         console.print(f"{report.differences} differences (scratch schema {report.schema})")
 
 
+@app.command("views")
+def views_command(
+    drop_superseded: Annotated[bool, typer.Option(
+        "--drop-superseded", help="drop the tables of view versions a newer, built version "
+        "replaces (only once every process runs the new release)")] = False,
+    view: Annotated[list[str] | None, typer.Option(
+        help="with --drop-superseded: only this view (repeatable); default: all")] = None,
+) -> None:
+    """Every read model's versions: tables, position, lag, and which are superseded."""
+    container = bootstrap(Settings(), start_projections=False, start_workers=False)
+    try:
+        if drop_superseded:
+            try:
+                dropped = container.view_versions.drop_superseded(view)
+            except (SupersededInUse, ValueError) as exc:
+                console.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from None
+            console.print(f"dropped {', '.join(dropped)}" if dropped
+                          else "no superseded view versions")
+        table = Table("view", "version", "tables", "position", "lag", "state")
+        for state in container.view_versions.describe():
+            status = ("superseded" if state.superseded else
+                      "built" if state.built else "building")
+            if state.current:
+                status += " (this release)"
+            missing = len(state.tables) + 1 - len(state.existing)
+            tables = ", ".join(state.existing) + (f" ({missing} missing)" if missing else "")
+            table.add_row(state.view, str(state.version), tables, f"{state.position:,}",
+                          "-" if state.lag is None else f"{state.lag:,}", status)
+        console.print(table)
+    finally:
+        container.close()
+
+
 @app.command("shapes")
 def shapes_command(
     update: Annotated[bool, typer.Option(
@@ -288,15 +323,8 @@ def shapes_command(
 def backup_command(dest: Annotated[Path, typer.Argument(
         help="a new (or empty) folder for the backup")]) -> None:
     """Back up the database and the local media files into DEST, while the system runs."""
-    settings = Settings()
-    try:
-        media_root = local_media_root(settings)
-        with _database_url(settings) as url, _transfers() as show:
-            manifest = backup(url, media_root, dest, bin_dir=settings.pg_bin_dir,
-                              on_progress=show)
-    except BackupError as exc:
-        stderr.print(Text(str(exc), style="red"), soft_wrap=True)
-        raise typer.Exit(1) from None
+    manifest, _ = _transfer(lambda url, media_root, bin_dir, show: backup(
+        url, media_root, dest, bin_dir=bin_dir, on_progress=show))
     size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
     console.print(f"backed up into {dest} ({size / 1e6:,.1f} MB): events up to "
                   f"{_positions(manifest.events)}, {len(manifest.media):,} media files",
@@ -307,18 +335,25 @@ def backup_command(dest: Annotated[Path, typer.Argument(
 def restore_command(src: Annotated[Path, typer.Argument(
         help="a folder written by `sync2gear backup`")]) -> None:
     """Restore the backup in SRC into an empty database and an empty media folder."""
+    manifest, media_root = _transfer(lambda url, media_root, bin_dir, show: restore(
+        src, url, media_root, bin_dir=bin_dir, on_progress=show))
+    console.print(f"restored the backup of {manifest.created_at:%Y-%m-%d %H:%M:%S %Z} "
+                  f"(release {manifest.release}): events up to {_positions(manifest.events)}, "
+                  f"{len(manifest.media):,} media files into {media_root}", soft_wrap=True)
+
+
+def _transfer(run: Callable[[str, Path, Path | None, Callable[[str, int, int | None], None]],
+                             Manifest]) -> tuple[Manifest, Path]:
+    """Run a backup or restore on the configured database and media folder, with
+    progress bars; a refusal is a red line on stderr and exit code 1."""
     settings = Settings()
     try:
         media_root = local_media_root(settings)
         with _database_url(settings) as url, _transfers() as show:
-            manifest = restore(src, url, media_root, bin_dir=settings.pg_bin_dir,
-                               on_progress=show)
+            return run(url, media_root, settings.pg_bin_dir, show), media_root
     except BackupError as exc:
         stderr.print(Text(str(exc), style="red"), soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(f"restored the backup of {manifest.created_at:%Y-%m-%d %H:%M:%S %Z} "
-                  f"(release {manifest.release}): events up to {_positions(manifest.events)}, "
-                  f"{len(manifest.media):,} media files into {media_root}", soft_wrap=True)
 
 
 def _positions(events: dict[str, int]) -> str:
