@@ -144,14 +144,21 @@ def _devices(container: Container, client_id: uuid.UUID, zones: list[Zone], even
                                    device_type="web", model="", firmware_version="")
                    for n in range(20)]
         app.save(*devices)
-        for done in range(0, events, SAVE_EVERY):
-            for n in range(min(SAVE_EVERY, events - done)):
-                device, at = rng.choice(devices), at + timedelta(seconds=1)
-                if device.is_online:
-                    device.go_offline(at)
-                else:
-                    device.go_online(f"10.0.0.{n % 250}", at)
-            app.save(*devices)
+        flip_presence(container, devices, events, SAVE_EVERY, rng, at)
+
+
+def flip_presence(container: Container, devices: list[Device], events: int, every: int,
+                  rng: random.Random, at: datetime) -> None:
+    """`events` presence changes (online <-> offline, a second apart) of devices picked
+    at random, saved `every` changes (inside the caller's `acting`)."""
+    for done in range(0, events, every):
+        for n in range(min(every, events - done)):
+            device, at = rng.choice(devices), at + timedelta(seconds=1)
+            if device.is_online:
+                device.go_offline(at)
+            else:
+                device.go_online(f"10.0.0.{n % 250}", at)
+        container.devices.save(*devices)
 
 
 def _profiles(container: Container, user_id: uuid.UUID, events: int) -> None:

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bench.projection_store import flip_presence
 from domain.base import Actor, CommandContext, acting
 from domain.playback import QueueItem
 from infra.bootstrap import Container, bootstrap
@@ -186,14 +187,7 @@ def _flip_devices(container: Container, device_ids: list[uuid.UUID], events: int
     app, rng = container.devices, random.Random(2)
     devices, at = [app.get_device(device_id) for device_id in device_ids], datetime.now(UTC)
     with acting(CTX):
-        for done in range(0, events, BATCH):
-            for n in range(min(BATCH, events - done)):
-                device, at = rng.choice(devices), at + timedelta(seconds=1)
-                if device.is_online:
-                    device.go_offline(at)
-                else:
-                    device.go_online(f"10.0.0.{n % 250}", at)
-            app.save(*devices)
+        flip_presence(container, devices, events, BATCH, rng, at)
 
 
 def _stored(container: Container) -> int:
