@@ -81,14 +81,16 @@ def stored_values() -> list[type[Any]]:
 
 
 def event_shape(cls: type[Any]) -> Shape:
-    fields = {f.name: _type_name(f.type) for f in dataclasses.fields(cls)}
-    return {"kind": "event", "version": getattr(cls, "class_version", 1),
-            "fields": dict(sorted(fields.items())), "class": cls}
+    return _dataclass_shape(cls, "event")
 
 
 def value_shape(cls: type[Any]) -> Shape:
+    return _dataclass_shape(cls, "value")
+
+
+def _dataclass_shape(cls: type[Any], kind: str) -> Shape:
     fields = {f.name: _type_name(f.type) for f in dataclasses.fields(cls)}
-    return {"kind": "value", "version": getattr(cls, "class_version", 1),
+    return {"kind": kind, "version": getattr(cls, "class_version", 1),
             "fields": dict(sorted(fields.items())), "class": cls}
 
 
