@@ -37,6 +37,7 @@ from psycopg.rows import DictRow
 from infra.bootstrap import Container
 from infra.leadership import Leader
 from infra.postgres import schema_lock
+from infra.postgres.schema import drop_tables
 from infra.postgres.view import PositionView
 from infra.projected_view import CommitPipeline, Events, ProjectedView, read_events
 from infra.projection_runner import ProjectionSpec, tune_gc
@@ -240,10 +241,8 @@ def _datastore(container: Container, schema: str, kind: type[TStore]) -> TStore:
 
 
 def _drop_view(database_url: str, spec: ProjectionSpec, schema: str) -> None:
-    tables = [*spec.view_class.table_names(), spec.tracking_table]
-    _execute(database_url, sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
-        sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(t))
-                           for t in tables)))
+    _execute(database_url, drop_tables(
+        schema, [*spec.view_class.table_names(), spec.tracking_table]))
 
 
 @contextmanager

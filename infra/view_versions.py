@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 from infra.leadership import Leader
 from infra.postgres import connect, schema_lock
 from infra.postgres.names import versioned
-from infra.postgres.schema import SCHEMA_TABLE
+from infra.postgres.schema import SCHEMA_TABLE, drop_tables
 from infra.projection_spec import ProjectionSpec
 from infra.replay_check import Cursor, position
 
@@ -222,9 +222,7 @@ class ViewVersions:
 
     def _drop(self, conn: psycopg.Connection[Any], v: ViewState) -> None:
         schema = sql.Identifier(self._schema)
-        tables = [*v.tables, v.tracking_table]
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.SQL(", ").join(
-            sql.SQL("{}.{}").format(schema, sql.Identifier(t)) for t in tables)))
+        conn.execute(drop_tables(self._schema, [*v.tables, v.tracking_table]))
         conn.execute(self._sql("DELETE FROM {} WHERE view = %s AND version = %s"),
                      (v.view, v.version))
         if _exists(conn.cursor(row_factory=dict_row), self._schema, SCHEMA_TABLE):

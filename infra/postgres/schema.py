@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from eventsourcing.postgres import PostgresRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 SCHEMA_TABLE = "s2g_schema"
 _NAME = r'"?([^".\s]+)"?\."?([^".\s(]+)"?'  # schema.name, each quoted or not
@@ -68,6 +69,12 @@ def _up_to_date(recorder: PostgresRecorder, statements: list[str], key: str,
         stored: Any = curs.execute(SQL("SELECT ddl_digest FROM {}.{} WHERE recorder = %s")
                                    .format(*_schema_table(schema)), (key,)).fetchone()
     return stored is not None and stored["ddl_digest"] == digest
+
+
+def drop_tables(schema: str, tables: Iterable[str]) -> Composed:
+    """`DROP TABLE IF EXISTS` of `tables` in `schema`, with what depends on them."""
+    return SQL("DROP TABLE IF EXISTS {} CASCADE").format(SQL(", ").join(
+        SQL("{}.{}").format(Identifier(schema), Identifier(t)) for t in tables))
 
 
 def _key(statements: list[str], schema: str) -> str:
