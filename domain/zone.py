@@ -31,6 +31,7 @@ from domain.playback import (
     unique_items,
 )
 from domain.schedule_engine import Decision, ZoneFacts, is_newer
+from domain.sound import SOUND_DEFAULTS, check_sound
 
 MAX_CATCH_UP = 1000  # items a single clock tick may play through
 
@@ -40,6 +41,13 @@ def _ms(delta: timedelta) -> int:
 
 
 class Zone(TracedAggregate):
+    # 2: the zone's sound settings (crossfade, ducking, loudness targets)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.update(SOUND_DEFAULTS)  # zones before these settings: today's behaviour
+
     class Created(TracedAggregate.Created):
         client_id: UUID
         name: str
@@ -73,6 +81,12 @@ class Zone(TracedAggregate):
         self.manual_at: datetime | None = None  # when a user last chose the music
         self.tracks_played = 0  # music tracks that ended or were skipped
         self.fallback_folder_ids: list[str] = []  # played when music schedules end
+        # how the zone sounds (domain/sound.py): crossfade, ducking, loudness targets
+        self.crossfade_s: int = SOUND_DEFAULTS["crossfade_s"]
+        self.ducking: str = SOUND_DEFAULTS["ducking"]
+        self.duck_level: int = SOUND_DEFAULTS["duck_level"]
+        self.target_lufs: float = SOUND_DEFAULTS["target_lufs"]
+        self.announcement_lift_lu: float = SOUND_DEFAULTS["announcement_lift_lu"]
 
     @classmethod
     def create(cls, *, client_id: UUID, name: str, description: str = "",
@@ -125,7 +139,7 @@ class Zone(TracedAggregate):
     def change(self, **changes: Any) -> None:
         self._check_alive()
         allowed = {"name", "description", "default_volume", "is_active", "timezone",
-                   "fallback_folder_ids"}
+                   "fallback_folder_ids", *SOUND_DEFAULTS}
         if set(changes) - allowed:
             raise PlaybackError(f"these zone fields cannot be changed: "
                                 f"{sorted(set(changes) - allowed)}")
@@ -137,6 +151,7 @@ class Zone(TracedAggregate):
             raise PlaybackError("a zone needs a name")
         if "fallback_folder_ids" in changes:
             changes["fallback_folder_ids"] = _ids(changes["fallback_folder_ids"])
+        changes.update(check_sound(changes))
         changed = self._differing(changes)
         if changed:
             self._details_changed(changes=changed)
