@@ -15,6 +15,7 @@ command needs no WebSocket-specific code.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,13 +30,16 @@ from application.authz import (
     actor_of,
 )
 from application.rules import Grant, Rule, Target
-from domain.base import CommandContext, NotFound
+from domain.base import CommandContext, DomainError, NotFound
 
 R = TypeVar("R")
 C = TypeVar("C", bound="Command[Any]")
 
 OwnerLookup = Callable[[UUID], UUID | None]
 Limiter = Callable[[Principal | DevicePrincipal, "Command[Any]"], None]
+# Told of every command: its class name, its outcome ("ok"; "refused": not allowed,
+# not found or rate limited; "rejected": a broken domain rule; "error") and seconds run.
+Observer = Callable[[str, str, float], None]
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,10 @@ class Dispatcher:
     """Authorizes, then runs, every command (thread-safe)."""
 
     def __init__(self, owners: Mapping[str, OwnerLookup], *, limiter: Limiter | None = None,
-                 cache_size: int = 100_000) -> None:
+                 observer: Observer | None = None, cache_size: int = 100_000) -> None:
         self._owners = dict(owners)
         self._limiter = limiter
+        self._observe: Observer = observer or (lambda command, outcome, seconds: None)
         self._handlers: dict[type[Command[Any]], Handler] = {}
         # Who owns an object never changes, so it is looked up once per object.
         self._cache: OrderedDict[Target, UUID] = OrderedDict()
@@ -105,6 +110,14 @@ class Dispatcher:
     def authorize(self, caller: Caller, command: Command[R],
                   correlation_id: str) -> Authorized[R]:
         """Apply the command's rule and rate limit; raise if refused."""
+        try:
+            return self._authorize(caller, command, correlation_id)
+        except DomainError:
+            self._observe(type(command).__name__, "refused", 0.0)
+            raise
+
+    def _authorize(self, caller: Caller, command: Command[R],
+                   correlation_id: str) -> Authorized[R]:
         if type(command) not in self._handlers:
             raise TypeError(f"no handler for {type(command).__name__}")
         rule = type(command).rule
@@ -119,7 +132,16 @@ class Dispatcher:
 
     def run(self, authorized: Authorized[R]) -> R:
         handler = self._handlers[type(authorized.command)]
-        return cast(R, handler(authorized.command, authorized.grant, authorized.ctx))
+        name, started, outcome = type(authorized.command).__name__, time.perf_counter(), "error"
+        try:
+            result = cast(R, handler(authorized.command, authorized.grant, authorized.ctx))
+            outcome = "ok"
+            return result
+        except DomainError:
+            outcome = "rejected"
+            raise
+        finally:
+            self._observe(name, outcome, time.perf_counter() - started)
 
     def dispatch(self, caller: Caller, command: Command[R], correlation_id: str) -> R:
         return self.run(self.authorize(caller, command, correlation_id))

@@ -19,6 +19,7 @@ from application.authz import Operator
 from application.commands.playback import ApplySchedules
 from application.dispatch import Dispatcher
 from domain.schedule_engine import ScheduleSpec, evaluate
+from infra.metrics import SCHEDULER_FAILURES, SCHEDULER_TICKS, SCHEDULER_ZONES
 from projections.playback import ZonesView
 from projections.scheduling import SchedulesView, spec_of_row
 
@@ -36,6 +37,7 @@ class Scheduler:
 
     def tick(self) -> int:
         """Evaluate every scheduled zone now; returns how many zones changed."""
+        SCHEDULER_TICKS.inc()
         by_zone = self._specs_by_zone()
         if not by_zone:
             return 0
@@ -49,7 +51,9 @@ class Scheduler:
                 command = ApplySchedules(zone_id, tuple(specs), self._grace)
                 if self._dispatcher.dispatch(SCHEDULER, command, f"schedule-{zone_id}"):
                     changed += 1
+                    SCHEDULER_ZONES.inc()
             except Exception:  # one zone's failure must not stop the others
+                SCHEDULER_FAILURES.inc()
                 log.exception("schedules of zone %s failed", zone_id)
         return changed
 

@@ -15,8 +15,9 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from structlog.contextvars import bind_contextvars
 
-from application.authz import Caller, PermissionDenied, Principal, Unauthenticated
+from application.authz import Caller, PermissionDenied, Principal, Unauthenticated, caller_key
 from application.dispatch import Command
 from application.rules import Rule
 from infra.bootstrap import Container
@@ -46,14 +47,21 @@ async def current_caller(request: Request, container: ContainerDep,
         return None
     if credentials.scheme.lower() != "bearer":
         raise Unauthenticated("use `Authorization: Bearer <token>`")
+    caller = await _check(request, container, credentials.credentials)
+    if caller is not None:
+        bind_contextvars(actor=caller_key(caller))  # on every line logged for the request
+    return caller
+
+
+async def _check(request: Request, container: Container, token: str) -> Caller:
     guard = container.guard
-    claims = guard.claims(credentials.credentials)
+    claims = guard.claims(token)
     reader = getattr(request.app.state, "auth_reader", None)
     entries = await reader.get_many(guard.keys(claims)) if reader else [None]
     if all(entry is not None for entry in entries):
         return guard.check(claims, entries)
     if reader is None:
-        return await run_in_threadpool(guard.caller, credentials.credentials)
+        return await run_in_threadpool(guard.caller, token)
     return await run_in_threadpool(guard.check, claims, entries)
 
 

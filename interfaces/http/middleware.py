@@ -10,6 +10,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars, clear_contextvars
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -35,6 +36,8 @@ class RequestIdMiddleware:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _VALID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        clear_contextvars()  # every line logged for this request names it
+        bind_contextvars(request_id=request_id)
         if scope["type"] == "websocket":  # no response headers: every frame goes straight out
             await self.app(scope, receive, send)
             return
