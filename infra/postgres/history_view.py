@@ -73,9 +73,9 @@ class PostgresZoneHistoryView(PostgresView, ZoneHistoryView):
     def list_entries(self, zone_id: UUID, since: datetime | None, until: datetime | None,
                      offset: int, limit: int) -> Page:
         count, rows = self._page(
-            "FROM {schema}.zone_history WHERE zone_id = %(zone_id)s"
-            " AND at >= coalesce(%(since)s::timestamptz, '-infinity')"
-            " AND at <= coalesce(%(until)s::timestamptz, 'infinity')", "version",
+            f"FROM {{schema}}.zone_history h {_HEARD} WHERE h.zone_id = %(zone_id)s"
+            " AND h.at >= coalesce(%(since)s::timestamptz, '-infinity')"
+            " AND h.at <= coalesce(%(until)s::timestamptz, 'infinity')", "version",
             {"zone_id": zone_id, "since": since, "until": until}, offset, limit)
         return Page(count, rows)
 
@@ -102,6 +102,14 @@ class PostgresZoneHistoryView(PostgresView, ZoneHistoryView):
         return Page(count, rows)
 
 
+# What was heard just after each entry: the play open at the event's own `at` (the
+# moment it changed what is heard; its record time when it has none). Read from the
+# plays, so the stored entries need not repeat it.
+_HEARD = ("LEFT JOIN LATERAL (SELECT p.title AS track, p.kind AS track_kind"
+          " FROM {schema}.zone_plays p WHERE p.zone_id = h.zone_id"
+          " AND p.started_at <= coalesce((h.changes->>'at')::timestamptz, h.at)"
+          " AND coalesce(p.ended_at, 'infinity') > coalesce((h.changes->>'at')::timestamptz,"
+          " h.at) ORDER BY p.started_at DESC LIMIT 1) heard ON true")
 _ENTRY = ("INSERT INTO {schema}.zone_history (zone_id, version, at, type, actor_kind,"
           " actor_id, correlation_id, summary, changes) VALUES (%(zone_id)s, %(version)s,"
           " %(at)s, %(type)s, %(actor_kind)s, %(actor_id)s, %(correlation_id)s, %(summary)s,"

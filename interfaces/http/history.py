@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from application.authz import Principal, tenant_filter, visible_row
 from application.playback import zone_state
@@ -39,6 +39,9 @@ CSV_PAGE = 5_000
 class Actor(BaseModel):
     kind: str
     id: str
+    name: str | None = Field(None, description="the user's name (else email), the device's "
+                             "or the schedule's name; the system's role (e.g. clock); null "
+                             "when it no longer exists or belongs to another client")
 
 
 class HistoryEntry(BaseModel):
@@ -48,6 +51,11 @@ class HistoryEntry(BaseModel):
     actor: Actor
     correlation_id: str
     summary: str
+    reason: str | None = Field(None, description="why: how the previous item ended "
+                               "(ended, skipped, previous, removed) or a schedule's rule "
+                               "and outcome")
+    track: str | None = Field(None, description="the title heard just after the event")
+    track_kind: Literal["track", "announcement"] | None = None
     changes: dict[str, Any]
 
 
@@ -63,6 +71,7 @@ class Play(BaseModel):
     started_at: datetime
     ended_at: datetime | None
     end_reason: Literal["natural", "skipped", "interrupted", "stopped"] | None
+    played_seconds: float = Field(description="how long it was heard (so far, while it plays)")
 
 
 def _zone_row(container: Container, principal: Principal, zone_id: UUID,
@@ -79,12 +88,58 @@ def _zone_row(container: Container, principal: Principal, zone_id: UUID,
 def history(zone_id: UUID, request: Request, principal: PrincipalDep, container: ContainerDep,
             page: PageDep, since: Since = None, until: Until = None,
             wait: WaitForPosition = None) -> dict[str, Any]:
-    _zone_row(container, principal, zone_id, wait)
+    zone = _zone_row(container, principal, zone_id, wait)
     result = container.history_view.list_entries(zone_id, since, until, page.offset,
                                                  page.page_size)
-    entries = [HistoryEntry(**r, actor=Actor(kind=r["actor_kind"], id=r["actor_id"]))
-               for r in result.rows]
+    names = ActorNames(container, zone["client_id"])
+    entries = [HistoryEntry(**r, actor=names.actor(r["actor_kind"], r["actor_id"]),
+                            reason=reason_of(r["type"], r["changes"])) for r in result.rows]
     return paginated(request, page, result.count, entries)
+
+
+def reason_of(kind: str, changes: dict[str, Any]) -> str | None:
+    if kind == "ScheduleDecided":
+        return f"{changes.get('rule')}: {changes.get('outcome')}"
+    reason = changes.get("reason")
+    return reason if isinstance(reason, str) else None
+
+
+class ActorNames:
+    """Names of the actors of one zone's entries, looked up once each in today's read
+    models (the events keep ids only). Another client's user, device or schedule (or
+    one gone since) stays unnamed."""
+
+    def __init__(self, container: Container, client_id: UUID) -> None:
+        self._container, self._client_id = container, client_id
+        self._known: dict[tuple[str, str], str | None] = {}
+
+    def actor(self, kind: str, actor_id: str) -> Actor:
+        key = (kind, actor_id)
+        if key not in self._known:
+            self._known[key] = self._lookup(kind, actor_id)
+        return Actor(kind=kind, id=actor_id, name=self._known[key])
+
+    def _lookup(self, kind: str, actor_id: str) -> str | None:
+        if kind == "system":
+            return actor_id
+        try:
+            row_id = UUID(actor_id)
+        except ValueError:
+            return None
+        row = self._row(kind, row_id)
+        if row is None or row.get("client_id") != self._client_id:
+            return None
+        return str(row.get("name") or row.get("email") or "") or None
+
+    def _row(self, kind: str, row_id: UUID) -> dict[str, Any] | None:
+        c = self._container
+        if kind == "user":
+            return c.accounts_view.get_user(row_id)
+        if kind == "device":
+            return c.devices_view.get(row_id)
+        if kind == "schedule":
+            return c.schedules_view.get_schedule(row_id)
+        return None
 
 
 def state_at(container: Container, zone_id: UUID, at: datetime) -> dict[str, Any]:
@@ -132,7 +187,13 @@ def plays(request: Request, principal: PrincipalDep, container: ContainerDep, pa
             headers={"Content-Disposition": f'attachment; filename="plays-{stamp}.csv"'})
     result = container.history_view.list_plays(**query, offset=page.offset,
                                                limit=page.page_size)
-    return paginated(request, page, result.count, [Play(**r) for r in result.rows])
+    return paginated(request, page, result.count, [play_of(r) for r in result.rows])
+
+
+def play_of(row: dict[str, Any]) -> Play:
+    end = row["ended_at"] or datetime.now(UTC)
+    played = max(0.0, (end - row["started_at"]).total_seconds())
+    return Play(**row, played_seconds=round(played, 3))
 
 
 def _csv(container: Container, query: dict[str, Any]) -> Iterator[str]:
@@ -145,7 +206,7 @@ def _csv(container: Container, query: dict[str, Any]) -> Iterator[str]:
         rows = container.history_view.list_plays(
             **query, offset=offset, limit=CSV_PAGE).rows
         for row in rows:
-            writer.writerow(Play(**row).model_dump(mode="json"))
+            writer.writerow(play_of(row).model_dump(mode="json"))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -1,4 +1,6 @@
-// Proof of play for a zone and period: a table, and the same report as CSV.
+// Proof of play for a zone and period: a table, and the same report as CSV (whose
+// columns include every one shown: started_at, kind, title, artist, played_seconds,
+// end_reason).
 
 import { api, optional } from "./api.js";
 import { action, emptyState, fmtDateTime, fmtDuration, h, replace } from "./dom.js";
@@ -19,15 +21,30 @@ export async function plays(box, zoneId, query) {
     replace(box, emptyState("Nothing played in this period."), csv);
     return;
   }
-  const length = (r) => (r.ended_at ? fmtDuration(parseTime(r.ended_at) - parseTime(r.started_at))
-    : "playing");
+  const more = page.count > rows.length
+    ? h("p.muted", {}, `The first ${rows.length} of ${page.count} plays; the CSV has all.`)
+    : null;
   replace(box, h("table.list", {},
     h("thead", {}, h("tr", {}, ["Started", "What", "Played", "End"].map((c) => h("th", {}, c)))),
-    h("tbody", {}, rows.map((r) => h("tr", { dataset: { kind: r.kind } },
-      h("td", {}, fmtDateTime(r.started_at)),
-      h("td", {}, r.kind === "announcement" ? "Announcement: " : "", r.title,
-        r.artist ? h("span.muted", {}, ` · ${r.artist}`) : null),
-      h("td.num", {}, length(r)), h("td", {}, r.end_reason || ""))))), csv);
+    h("tbody", {}, rows.map(row))), more, csv);
+}
+
+/** Seconds heard (so far, while it plays), as m:ss. */
+function played(r) {
+  const seconds = r.played_seconds ?? (parseTime(r.ended_at ?? new Date().toISOString())
+    - parseTime(r.started_at)) / 1000;
+  return fmtDuration(seconds * 1000);
+}
+
+function row(r) {
+  return h("tr", { dataset: { kind: r.kind, id: r.id } },
+    h("td", {}, fmtDateTime(r.started_at)),
+    h("td", { dataset: { testid: "play-title" } },
+      r.kind === "announcement" ? "Announcement: " : "", r.title,
+      r.artist ? h("span.muted", {}, ` · ${r.artist}`) : null),
+    h("td.num", { dataset: { testid: "played", seconds: String(r.played_seconds ?? "") } },
+      played(r)),
+    h("td", {}, r.end_reason || "playing"));
 }
 
 async function download(path) {
