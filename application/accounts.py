@@ -198,6 +198,21 @@ class AccountsApplication(ObservedSaves, VersionedApplication, Application[UUID]
             user.update_profile(**changes)
         return user, last_position(self.save(user))
 
+    @retry_on_conflict
+    def set_avatar(self, ctx: CommandContext, user_id: UUID, avatar_key: str,
+                   thumbnail_key: str) -> tuple[User, int | None]:
+        user = self.get_user(user_id)
+        with acting(ctx):
+            user.set_avatar(avatar_key, thumbnail_key)
+        return user, last_position(self.save(user))
+
+    @retry_on_conflict
+    def remove_avatar(self, ctx: CommandContext, user_id: UUID) -> tuple[User, int | None]:
+        user = self.get_user(user_id)
+        with acting(ctx):
+            removed = user.remove_avatar()
+        return user, last_position(self.save(user)) if removed else None
+
     # -- logging in, sessions ------------------------------------------------
 
     @retry_on_conflict

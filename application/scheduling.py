@@ -55,7 +55,7 @@ class SchedulingApplication(VersionedApplication, Application[UUID]):
                         is_active: bool = True) -> Result:
         with acting(ctx):
             schedule = Schedule.create(client_id=client_id, rule=rule, is_active=is_active,
-                                       now=self.clock())
+                                       now=self.clock(), created_by=ctx.user_id)
         self._check_references(client_id, schedule.rule)
         return schedule, last_position(self.save(schedule))
 

@@ -7,25 +7,43 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import EnumAttribute, NotFound, TracedAggregate
-from domain.library import FolderType, InvalidOrder, LibraryError
+from domain.base import EnumAttribute, NotFound, TracedAggregate, stamped_user
+from domain.library import FolderType, InvalidOrder, LibraryError, SystemFolderProtected
 
 
 class Folder(TracedAggregate):
+    # 2: who created the folder (`created_by`) and system folders (`is_system`)
+    class_version = 2
     type = EnumAttribute(FolderType)
 
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        # A snapshot does not hold who created the folder (its Created event does):
+        # an old folder loaded from one shows no creator.
+        state.update(created_by=None, is_system=False)
+
     class Created(TracedAggregate.Created):
+        # 2: created_by and is_system
+        class_version = 2
         client_id: UUID
         type: str
         name: str
         description: str
+        created_by: UUID | None
+        is_system: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(created_by=stamped_user(state), is_system=False)
 
     @event(Created)
-    def __init__(self, client_id: UUID, type: str, name: str, description: str) -> None:  # noqa: A002
+    def __init__(self, client_id: UUID, type: str, name: str, description: str,  # noqa: A002
+                 created_by: UUID | None, is_system: bool) -> None:
         self.client_id = client_id
         self.type = FolderType(type)
         self.name = name
         self.description = description
+        self.created_by, self.is_system = created_by, is_system
         self.items: list[UUID] = []
         self.cover_key: str | None = None
         self.thumbnail_key: str | None = None
@@ -33,12 +51,13 @@ class Folder(TracedAggregate):
 
     @classmethod
     def create(
-        cls, *, client_id: UUID, type: FolderType, name: str, description: str = ""  # noqa: A002
+        cls, *, client_id: UUID, type: FolderType, name: str, description: str = "",  # noqa: A002
+        created_by: UUID | None = None, is_system: bool = False,
     ) -> Folder:
         if not name.strip():
             raise LibraryError("a folder needs a name")
         return cls(client_id=client_id, type=FolderType(type).value, name=name.strip(),
-                   description=description)
+                   description=description, created_by=created_by, is_system=is_system)
 
     class DetailsChanged(TracedAggregate.Event):
         changes: dict[str, Any]
@@ -114,8 +133,12 @@ class Folder(TracedAggregate):
     class Deleted(TracedAggregate.Event):
         pass
 
-    def delete(self) -> None:
+    def delete(self, *, including_system: bool = False) -> None:
+        """A system folder is deleted only when `including_system` (by an admin)."""
         self._check_alive()
+        if self.is_system and not including_system:
+            raise SystemFolderProtected(
+                f"folder {self.id} is a system folder: only a sync2gear admin can delete it")
         self._deleted()
 
     @event(Deleted)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import DomainError, NotFound, TracedAggregate
+from domain.base import DomainError, NotFound, TracedAggregate, stamped_user
 
 MAX_PRIORITY = 1000
 
@@ -32,6 +32,12 @@ class ScheduleMode(StrEnum):
 class IntervalType(StrEnum):
     TIME = "time"
     TRACKS = "tracks"
+
+
+# The seed's `content_type`: what a schedule plays. Here it follows from `type`
+# (music plays folders, an announcement schedule one announcement), so it is
+# derived, never stored.
+CONTENT_TYPES = {ScheduleKind.MUSIC: "folder", ScheduleKind.ANNOUNCEMENT: "announcement"}
 
 
 class SchedulingError(DomainError):
@@ -136,6 +142,22 @@ def check_rule(rule: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def content_type_of(kind: str) -> str:
+    """The seed's `content_type` of a schedule of this `type`."""
+    return CONTENT_TYPES[ScheduleKind(kind)]
+
+
+def check_content_type(kind: Any, content_type: str | None) -> None:
+    """A `content_type` sent with a schedule must be the one its `type` plays."""
+    if content_type is None:
+        return
+    expected = content_type_of(_enum(ScheduleKind, kind, "type"))
+    if content_type != expected:
+        raise InvalidSchedule(
+            f"a {kind} schedule plays content_type {expected!r}, not {content_type!r}",
+            "content_type")
+
+
 def _check_consistent(r: dict[str, Any]) -> None:
     if not r["zone_ids"]:
         raise InvalidSchedule("a schedule needs at least one zone", "zone_ids")
@@ -186,23 +208,39 @@ def _check_announcement(r: dict[str, Any]) -> None:
 
 
 class Schedule(TracedAggregate):
+    # 2: who created the schedule (`created_by`)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["created_by"] = None  # a snapshot does not hold it (schedules take none)
+
     class Created(TracedAggregate.Created):
+        # 2: created_by
+        class_version = 2
         client_id: UUID
         rule: dict[str, Any]
         is_active: bool
         at: datetime
+        created_by: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["created_by"] = stamped_user(state)
 
     @event(Created)
     def __init__(self, client_id: UUID, rule: dict[str, Any], is_active: bool,
-                 at: datetime) -> None:
+                 at: datetime, created_by: UUID | None) -> None:
         self.client_id, self.rule, self.is_active = client_id, rule, is_active
         self.active_since = at
+        self.created_by = created_by
         self.is_deleted = False
 
     @classmethod
     def create(cls, *, client_id: UUID, rule: dict[str, Any], is_active: bool,
-               now: datetime) -> Schedule:
-        return cls(client_id=client_id, rule=check_rule(rule), is_active=is_active, at=now)
+               now: datetime, created_by: UUID | None = None) -> Schedule:
+        return cls(client_id=client_id, rule=check_rule(rule), is_active=is_active, at=now,
+                   created_by=created_by)
 
     class RuleChanged(TracedAggregate.Event):
         rule: dict[str, Any]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
@@ -12,7 +13,13 @@ from domain.base import EnumAttribute, TracedAggregate
 
 
 class User(TracedAggregate):
+    # 2: the avatar (`avatar_key`, `avatar_thumbnail_key`)
+    class_version = 2
     role = EnumAttribute(Role)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.update(avatar_key=None, avatar_thumbnail_key=None)  # no avatar before
 
     class Registered(TracedAggregate.Created):
         email: str
@@ -48,6 +55,8 @@ class User(TracedAggregate):
         self.reset_token_hash: str | None = None
         self.reset_expires_at: datetime | None = None
         self.last_login: datetime | None = None
+        self.avatar_key: str | None = None
+        self.avatar_thumbnail_key: str | None = None
 
     @classmethod
     def register(
@@ -169,3 +178,28 @@ class User(TracedAggregate):
     @event(ActiveChanged)
     def _active_changed(self, is_active: bool) -> None:
         self.is_active = is_active
+
+    class AvatarSet(TracedAggregate.Event):
+        avatar_key: str
+        thumbnail_key: str
+
+    def set_avatar(self, avatar_key: str, thumbnail_key: str) -> None:
+        self._avatar_set(avatar_key=avatar_key, thumbnail_key=thumbnail_key)
+
+    @event(AvatarSet)
+    def _avatar_set(self, avatar_key: str, thumbnail_key: str) -> None:
+        self.avatar_key, self.avatar_thumbnail_key = avatar_key, thumbnail_key
+
+    class AvatarRemoved(TracedAggregate.Event):
+        pass
+
+    def remove_avatar(self) -> bool:
+        """Forget the avatar; False when there was none (nothing recorded)."""
+        if self.avatar_key is None:
+            return False
+        self._avatar_removed()
+        return True
+
+    @event(AvatarRemoved)
+    def _avatar_removed(self) -> None:
+        self.avatar_key = self.avatar_thumbnail_key = None

@@ -140,6 +140,7 @@ class AccountsProjection(Projection[AccountsView]):
                 "id": e.originator_id, "email": e.email, "name": e.name,
                 "client_id": e.client_id, "role": e.role, "phone": e.phone,
                 "timezone": e.timezone, "is_active": True, "last_login": None,
+                "avatar_key": None, "avatar_thumbnail_key": None,
                 "created_at": e.timestamp, "updated_at": e.timestamp,
             },
             tracking,
@@ -161,6 +162,16 @@ class AccountsProjection(Projection[AccountsView]):
     @process_event.register
     def _active(self, e: User.ActiveChanged, tracking: Tracking) -> None:
         self.view.update_user(e.originator_id, _touch({"is_active": e.is_active}, e), tracking)
+
+    @process_event.register
+    def _avatar_set(self, e: User.AvatarSet, tracking: Tracking) -> None:
+        changes = {"avatar_key": e.avatar_key, "avatar_thumbnail_key": e.thumbnail_key}
+        self.view.update_user(e.originator_id, _touch(changes, e), tracking)
+
+    @process_event.register
+    def _avatar_removed(self, e: User.AvatarRemoved, tracking: Tracking) -> None:
+        changes = {"avatar_key": None, "avatar_thumbnail_key": None}
+        self.view.update_user(e.originator_id, _touch(changes, e), tracking)
 
 
 def _touch(changes: Row, e: CanMutateAggregate[Any]) -> Row:

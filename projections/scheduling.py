@@ -64,7 +64,7 @@ class SchedulesProjection(Projection[SchedulesView]):
     def _(self, e: Schedule.Created, tracking: Tracking) -> None:
         self.view.put_schedule({
             "id": e.originator_id, "client_id": e.client_id, **rule_columns(e.rule),
-            "is_active": e.is_active, "active_since": e.at, "created_by": e.actor_id,
+            "is_active": e.is_active, "active_since": e.at, "created_by": e.created_by,
             "created_at": e.timestamp, "updated_at": e.timestamp}, tracking)
 
     @process_event.register

@@ -14,7 +14,10 @@ from uuid import UUID
 from application.accounts import AccountsApplication, SessionGrant
 from application.authz import Principal
 from application.dispatch import Command, Handler
+from application.media_jobs import MediaProcessor
+from application.ports import IncomingFile
 from application.rules import PUBLIC, SIGNED_IN, Grant
+from application.uploads import read_image
 from domain.accounts import InvalidToken
 from domain.base import CommandContext
 from domain.user import User
@@ -65,6 +68,25 @@ class UpdateProfile(Command[tuple[User, int | None]]):
 
 
 @dataclass(frozen=True)
+class SetAvatar(Command[tuple[User, int | None]]):
+    """The caller's avatar: an image, stored with its thumbnail."""
+
+    rule = SIGNED_IN
+    image: IncomingFile
+
+
+@dataclass(frozen=True)
+class RemoveAvatar(Command[tuple[User, int | None]]):
+    rule = SIGNED_IN
+
+
+def avatar_keys(user_id: UUID, ext: str) -> tuple[str, str]:
+    """Where a user's avatar and its thumbnail are stored (one of each per user)."""
+    base = f"users/{user_id}/avatar"
+    return f"{base}.{ext}", f"{base}-thumb.jpg"
+
+
+@dataclass(frozen=True)
 class ChangePassword(Command[SessionGrant]):
     """Every session of the user ends but the caller's, which gets new tokens."""
 
@@ -91,7 +113,29 @@ def _me(grant: Grant) -> Principal:
     return grant.caller
 
 
-def handlers(accounts: AccountsApplication) -> list[tuple[type[Any], Handler]]:
+def handlers(accounts: AccountsApplication, media: MediaProcessor,
+             max_image_bytes: int) -> list[tuple[type[Any], Handler]]:
+    def set_avatar(c: SetAvatar, g: Grant, ctx: CommandContext) -> tuple[User, int | None]:
+        user_id = _me(g).user_id
+        was = accounts.get_user(user_id).avatar_key
+        keys = media.store_image(read_image(c.image, max_image_bytes),
+                                 lambda ext: avatar_keys(user_id, ext))
+        result = accounts.set_avatar(ctx, user_id, *keys)
+        if was is not None and was != keys[0]:  # another format: another key
+            media.storage.delete(was)
+        return result
+
+    def remove_avatar(c: RemoveAvatar, g: Grant, ctx: CommandContext
+                      ) -> tuple[User, int | None]:
+        user_id = _me(g).user_id
+        was = accounts.get_user(user_id)
+        keys = (was.avatar_key, was.avatar_thumbnail_key)
+        result = accounts.remove_avatar(ctx, user_id)
+        for key in keys:
+            if key is not None:
+                media.storage.delete(key)
+        return result
+
     def logout(c: LogOut, g: Grant, ctx: CommandContext) -> int | None:
         if isinstance(g.caller, Principal) and g.caller.user_id != c.user_id:
             raise InvalidToken("this refresh token belongs to another user")
@@ -117,6 +161,8 @@ def handlers(accounts: AccountsApplication) -> list[tuple[type[Any], Handler]]:
         (UpdateProfile, lambda c, g, ctx: accounts.update_profile(ctx, _me(g).user_id,
                                                                   **c.changes)),
         (ChangePassword, change_password),
+        (SetAvatar, set_avatar),
+        (RemoveAvatar, remove_avatar),
         (RequestPasswordReset, lambda c, g, ctx: accounts.request_password_reset(ctx, c.email)),
         (ConfirmPasswordReset, lambda c, g, ctx: accounts.confirm_password_reset(
             ctx, token=c.token, new_password=c.new_password)),

@@ -14,6 +14,8 @@ from projections.accounts import AccountsView, ClientFilter, Page, UserFilter
 
 
 class PostgresAccountsView(PostgresView, AccountsView):
+    # 2: users' avatars (an old release's runner would skip the avatar events)
+    schema_version = 2
     ddl = (
         """CREATE TABLE IF NOT EXISTS {schema}.accounts_clients (
             id uuid PRIMARY KEY,
@@ -39,6 +41,8 @@ class PostgresAccountsView(PostgresView, AccountsView):
             timezone text NOT NULL,
             is_active boolean NOT NULL,
             last_login timestamptz,
+            avatar_key text,
+            avatar_thumbnail_key text,
             created_at timestamptz NOT NULL,
             updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS accounts_users_client_idx"

@@ -13,12 +13,13 @@ from projections.scheduling import SchedulesView
 
 
 class PostgresSchedulesView(PostgresView, SchedulesView):
+    schema_version = 2  # 2: created_by is the creating user's id (null: not a user)
     ddl = (
         """CREATE TABLE IF NOT EXISTS {schema}.schedules (
             id uuid PRIMARY KEY, client_id uuid NOT NULL, name text NOT NULL,
             type text NOT NULL, priority integer NOT NULL, zone_ids uuid[] NOT NULL,
             rule jsonb NOT NULL, is_active boolean NOT NULL, active_since timestamptz NOT NULL,
-            created_by text, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
+            created_by uuid, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS schedules_client_idx"
         " ON {schema}.schedules (client_id, priority DESC, name)",
         "CREATE INDEX IF NOT EXISTS schedules_zones_idx ON {schema}.schedules USING gin (zone_ids)",

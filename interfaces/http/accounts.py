@@ -22,6 +22,7 @@ from interfaces.http.deps import (
     rule_doc,
     uuid_or_404,
 )
+from interfaces.http.library_schemas import Urls
 from interfaces.http.schemas import ClientRow, Page, UserRow, problem_responses
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -36,7 +37,9 @@ def list_users(request: Request, principal: PrincipalDep, container: ContainerDe
     result = container.accounts_view.list_users(
         client_id=tenant_filter(principal), offset=page.offset, limit=page.page_size
     )
-    return paginated(request, page, result.count, result.rows)
+    sign = Urls.of(container)
+    return paginated(request, page, result.count,
+                     [UserRow.of_row(r, sign) for r in result.rows])
 
 
 @router.get("/users/{user_id}/", response_model=UserRow, responses=problem_responses(401, 404),
@@ -45,7 +48,8 @@ def get_user(user_id: str, principal: PrincipalDep, container: ContainerDep,
              wait: WaitForPosition = None) -> UserRow:
     container.wait_for_accounts(wait)
     uid = uuid_or_404(user_id)
-    return UserRow(**visible_row(principal, container.accounts_view.get_user(uid), "user", uid))
+    row = visible_row(principal, container.accounts_view.get_user(uid), "user", uid)
+    return UserRow.of_row(row, Urls.of(container))
 
 
 @router.get("/clients/{client_id}/", response_model=ClientRow,

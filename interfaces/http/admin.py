@@ -53,6 +53,7 @@ from interfaces.http.deps import (
     set_position,
 )
 from interfaces.http.devices import DeviceOut, devices_out
+from interfaces.http.library_schemas import Urls
 from interfaces.http.schemas import ClientOut, ClientRow, Page, UserOut, UserRow
 from interfaces.http.schemas import problem_responses as problems
 from projections.accounts import ClientFilter, UserFilter
@@ -221,7 +222,9 @@ def list_users(request: Request, principal: StaffDep, container: ContainerDep,
     result = container.accounts_view.search_users(
         filters=UserFilter(client_id=client_id, role=role, is_active=is_active, search=search),
         offset=page.offset, limit=page.page_size)
-    return paginated(request, page, result.count, result.rows)
+    sign = Urls.of(container)
+    return paginated(request, page, result.count,
+                     [UserRow.of_row(r, sign) for r in result.rows])
 
 
 @router.post("/users/", status_code=201, response_model=UserOut,
@@ -231,7 +234,7 @@ def list_users(request: Request, principal: StaffDep, container: ContainerDep,
 def create_user(body: UserIn, request: Request, caller: CallerDep, container: ContainerDep,
                 response: Response) -> UserOut:
     return UserOut.of(_changed(request, container, caller, cmd.CreateUser(**body.model_dump()),
-                               response))
+                               response), Urls.of(container))
 
 
 @router.get("/users/{user_id}/", response_model=UserRow,
@@ -243,7 +246,7 @@ def get_user(user_id: UUID, principal: StaffDep, container: ContainerDep,
     row = container.accounts_view.get_user(user_id)
     if row is None:
         raise NotFound(f"user {user_id} not found")
-    return UserRow(**row)
+    return UserRow.of_row(row, Urls.of(container))
 
 
 @router.patch("/users/{user_id}/", response_model=UserOut,
@@ -255,7 +258,8 @@ def get_user(user_id: UUID, principal: StaffDep, container: ContainerDep,
 def update_user(user_id: UUID, body: UserPatch, request: Request, caller: CallerDep,
                 container: ContainerDep, response: Response) -> UserOut:
     return UserOut.of(_changed(request, container, caller,
-                               cmd.ChangeUser(user_id, body.changes()), response))
+                               cmd.ChangeUser(user_id, body.changes()), response),
+                      Urls.of(container))
 
 
 @router.delete("/users/{user_id}/", status_code=204, response_class=Response,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from application.accounts import SessionGrant
@@ -21,6 +21,7 @@ from interfaces.http.deps import (
     rule_doc,
     set_position,
 )
+from interfaces.http.library_schemas import Urls
 from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import (
     ONE_LINE,
@@ -123,7 +124,7 @@ def refresh(body: RefreshIn, request: Request, container: ContainerDep,
 def _tokens(container: Container, response: Response, grant: SessionGrant) -> TokenPair:
     set_position(response, grant.position)
     tokens = container.tokens.pair(grant.user, grant.session_id, grant.token_id)
-    return TokenPair(**tokens, user=UserOut.of(grant.user))
+    return TokenPair(**tokens, user=UserOut.of(grant.user, Urls.of(container)))
 
 
 @router.post("/logout/", response_model=Detail, responses=problem_responses(401, 429),
@@ -154,7 +155,7 @@ def me(principal: PrincipalDep, container: ContainerDep, wait: WaitForPosition =
         row = container.accounts_view.get_user(principal.user_id)
     if row is None:
         raise NotFound("user not found")
-    return UserRow(**row)
+    return UserRow.of_row(row, Urls.of(container))
 
 
 @router.patch("/me/", response_model=UserOut, responses=problem_responses(401, 422),
@@ -165,7 +166,33 @@ def update_me(body: ProfileIn, request: Request, caller: CallerDep, container: C
     user, position = dispatch(request, container, caller, cmd.UpdateProfile(
         body.model_dump(exclude_unset=True, exclude_none=True)))
     set_position(response, position)
-    return UserOut.of(user)
+    return UserOut.of(user, Urls.of(container))
+
+
+@router.post("/me/avatar/", response_model=UserOut,
+             responses=problem_responses(401, 413, 415, 422, 429),
+             dependencies=[Depends(limit("upload", per="principal"))],
+             summary="Upload the current user's avatar (its thumbnail is made too)",
+             description="The image replaces any earlier avatar; the profile shows both "
+             "as signed, expiring URLs (`avatar_url`, `avatar_thumbnail_url`).",
+             openapi_extra=rule_doc(cmd.SetAvatar))
+def set_avatar(request: Request, caller: CallerDep, container: ContainerDep,
+               response: Response,
+               avatar: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")]
+               ) -> UserOut:
+    user, position = dispatch(request, container, caller, cmd.SetAvatar(avatar))
+    set_position(response, position)
+    return UserOut.of(user, Urls.of(container))
+
+
+@router.delete("/me/avatar/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+               responses=problem_responses(401), summary="Remove the current user's avatar",
+               openapi_extra=rule_doc(cmd.RemoveAvatar))
+def remove_avatar(request: Request, caller: CallerDep, container: ContainerDep) -> Response:
+    _, position = dispatch(request, container, caller, cmd.RemoveAvatar())
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    set_position(response, position)
+    return response
 
 
 @router.post("/change-password/", response_model=PasswordChanged,

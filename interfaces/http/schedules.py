@@ -12,7 +12,13 @@ from pydantic import BaseModel, Field, StringConstraints
 from application.authz import tenant_filter, visible_row
 from application.commands import schedules as cmd
 from application.rules import TENANT_READ
-from domain.schedule import MAX_PRIORITY, InvalidSchedule, Schedule
+from domain.schedule import (
+    MAX_PRIORITY,
+    InvalidSchedule,
+    Schedule,
+    check_content_type,
+    content_type_of,
+)
 from interfaces.http.deps import (
     CallerDep,
     ContainerDep,
@@ -42,6 +48,9 @@ class ScheduleIn(BaseModel):
     name: Name
     type: Literal["music", "announcement"] = Field(
         description="music plays folders; announcement plays one announcement")
+    content_type: Literal["folder", "announcement"] | None = Field(
+        None, description="the seed's name for what `type` plays (music: folder, "
+        "announcement: announcement); optional, must match `type` when given")
     mode: Literal["timeline", "interval"] = Field(
         "timeline", description="timeline: a start–end window (music), or once at start_time "
         "(announcement); interval: every N minutes or after every N music tracks")
@@ -90,6 +99,7 @@ class ScheduleOut(BaseModel):
     client_id: UUID
     name: str
     type: str
+    content_type: str = Field(description="folder (music) or announcement, from `type`")
     mode: str
     folder_ids: list[UUID]
     shuffle: bool
@@ -106,6 +116,7 @@ class ScheduleOut(BaseModel):
     priority: int
     is_active: bool
     active_since: datetime = Field(description="slots before this instant never fire")
+    created_by: UUID | None = Field(None, description="the user who created it")
     created_at: datetime
     updated_at: datetime
 
@@ -115,14 +126,16 @@ class ToggleIn(BaseModel):
 
 
 def _out(row: dict[str, Any]) -> ScheduleOut:
-    return ScheduleOut.model_validate({**row["rule"], **{k: v for k, v in row.items()
-                                                         if k != "rule"}})
+    return ScheduleOut.model_validate({
+        **row["rule"], "content_type": content_type_of(row["rule"]["type"]),
+        **{k: v for k, v in row.items() if k != "rule"}})
 
 
 def _row(schedule: Schedule) -> dict[str, Any]:
     return {"id": schedule.id, "client_id": schedule.client_id, "rule": schedule.rule,
             "is_active": schedule.is_active, "active_since": schedule.active_since,
-            "created_at": schedule.created_on, "updated_at": schedule.modified_on}
+            "created_by": schedule.created_by, "created_at": schedule.created_on,
+            "updated_at": schedule.modified_on}
 
 
 def _answer(response: Response, result: tuple[Schedule, int | None]) -> ScheduleOut:
@@ -159,7 +172,8 @@ def list_schedules(
              openapi_extra=rule_doc(cmd.CreateSchedule))
 def create_schedule(body: ScheduleIn, request: Request, caller: CallerDep,
                     container: ContainerDep, response: Response) -> ScheduleOut:
-    fields = body.model_dump(exclude={"is_active"})
+    check_content_type(body.type, body.content_type)
+    fields = body.model_dump(exclude={"is_active", "content_type"})
     return _answer(response, dispatch(request, container, caller, cmd.CreateSchedule(
         _rule(fields), body.is_active)))
 

@@ -229,7 +229,8 @@ class UserMachine(AggregateMachine):
         assert chosen_id is None or user.id == chosen_id
         self.expect(email=email, name=name.strip(), client_id=client_id, role=role, phone="",
                     timezone=zone[0], password_hash=pw, is_active=True, credentials_version=1,
-                    reset_token_hash=None, reset_expires_at=None, last_login=None)
+                    reset_token_hash=None, reset_expires_at=None, last_login=None,
+                    avatar_key=None, avatar_thumbnail_key=None)
 
     @rule(ctx=contexts, name=st.none() | st.text(max_size=10),
           phone=st.none() | st.text(max_size=5), zone=st.none() | zones)
@@ -294,6 +295,20 @@ class UserMachine(AggregateMachine):
         self.run(ctx, lambda: self.agg.set_active(active))
         assert self.agg.version == before + (active != self.expected["is_active"])
         self.expect(is_active=active)
+
+    @rule(ctx=contexts, ext=st.sampled_from(["png", "jpeg", "webp"]))
+    def set_avatar(self, ctx: CommandContext, ext: str) -> None:
+        key, thumb = f"users/{self.agg.id}/avatar.{ext}", f"users/{self.agg.id}/avatar-thumb.jpg"
+        self.run(ctx, lambda: self.agg.set_avatar(key, thumb))
+        self.expect(avatar_key=key, avatar_thumbnail_key=thumb)
+
+    @rule(ctx=contexts)
+    def remove_avatar(self, ctx: CommandContext) -> None:
+        before = self.agg.version
+        removed = self.run(ctx, self.agg.remove_avatar)
+        assert removed is (self.expected["avatar_key"] is not None)
+        assert self.agg.version == before + removed
+        self.expect(avatar_key=None, avatar_thumbnail_key=None)
 
     @invariant()
     def a_client_user_always_has_a_client(self) -> None:
