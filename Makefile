@@ -58,6 +58,10 @@ bench-deps:
 	  echo "installing Debian package: wrk"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
+	@command -v ffmpeg >/dev/null || { \
+	  echo "installing Debian package: ffmpeg (the ingest bench's baseline decode)"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; }
 
 # `make bench` runs every bench; `make bench BENCH="http ws"` a subset.
 bench: install bench-deps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from uuid import UUID
@@ -81,7 +82,8 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
             raise NotFound(f"announcement {ann_id} not found")
         return ann
 
-    def _owned(self, agg_id: UUID, cls: type[Any], what: str, client_id: UUID | None) -> Any:
+    def _owned(self, agg_id: UUID, cls: type[Any] | tuple[type[Any], ...], what: str,
+               client_id: UUID | None) -> Any:
         """Load an aggregate; another client's object is reported as absent."""
         try:
             agg: Any = self.repository.get(agg_id)
@@ -111,11 +113,12 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
     @retry_on_conflict
     def create_folder(
         self, ctx: CommandContext, client_id: UUID, *, type: FolderType,  # noqa: A002
-        name: str, description: str = "",
+        name: str, description: str = "", is_system: bool = False,
     ) -> tuple[Folder, int | None]:
         with acting(ctx):
             folder = Folder.create(client_id=client_id, type=type, name=name,
-                                   description=description)
+                                   description=description, created_by=ctx.user_id,
+                                   is_system=is_system)
         return folder, last_position(self.save(folder))
 
     @retry_on_conflict
@@ -150,18 +153,20 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
     def delete_folder(
         self, ctx: CommandContext, client_id: UUID | None, folder_id: UUID
     ) -> int | None:
-        """Delete a folder; its tracks and announcements stay, outside any folder."""
+        """Delete a folder; its tracks and announcements stay, outside any folder.
+        A system folder only without a client scope (an admin, the operator)."""
         folder = self.get_folder(folder_id, client_id)
         members: list[Any] = []
+        items = list(folder.items)
         with acting(ctx):
-            for item_id in list(folder.items):
+            folder.delete(including_system=client_id is None)  # refused before any move
+            for item_id in items:
                 member: Any = self.repository.get(item_id)
                 if isinstance(member, Track) and not member.is_deleted:
                     member.move_to(None)
                 elif isinstance(member, Announcement) and not member.is_deleted:
                     member.edit(folder_id=None)
                 members.append(member)
-            folder.delete()
         return last_position(self.save(folder, *members))
 
     def _target_folder(
@@ -180,9 +185,12 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
     @retry_on_conflict
     def add_track(
         self, ctx: CommandContext, client_id: UUID, track_id: UUID, upload: StoredUpload,
-        *, folder_id: UUID | None, limit_bytes: int,
+        *, folder_id: UUID | None, limit_bytes: int, tags: Mapping[str, str] | None = None,
     ) -> tuple[Track, int | None]:
-        """Record an uploaded track: unique content, within quota, in its folder, at once."""
+        """Record an uploaded track: unique content, within quota, in its folder, at once.
+
+        `tags` given with the upload (title, artist, album) are recorded as the
+        user's edit in the same save, so they win over the tags read later."""
         folder = self._target_folder(folder_id, client_id, FolderType.MUSIC)
         index = self._claim_content(client_id, "track", upload.sha256, track_id, upload.filename)
         with acting(ctx):
@@ -195,6 +203,8 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
                 content_type=upload.probe.content_type, format=upload.probe.format,
                 duration=upload.probe.duration,
             )
+            if tags:
+                track.edit(**tags)
             if index is None:
                 index = KeyIndex(key=content_key(client_id, "track", upload.sha256),
                                  owner_id=track_id)
@@ -236,6 +246,18 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
         with acting(ctx):
             changed = track.record_metadata(**metadata)
         return last_position(self.save(track)) if changed else None
+
+    @retry_on_conflict
+    def record_loudness(self, ctx: CommandContext, item_id: UUID, *,
+                        integrated_lufs: float | None, true_peak_dbtp: float | None,
+                        waveform_key: str) -> int | None:
+        """A track's or announcement's measured loudness (once; None if nothing new)."""
+        item: Any = self._owned(item_id, (Track, Announcement), "item", None)
+        if item.is_deleted:
+            return None
+        with acting(ctx):
+            changed = item.record_loudness(integrated_lufs, true_peak_dbtp, waveform_key)
+        return last_position(self.save(item)) if changed else None
 
     @retry_on_conflict
     def record_track_failure(self, ctx: CommandContext, track_id: UUID, reason: str) -> int | None:
@@ -299,7 +321,8 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
             touched.append(quota)
             touched += self._release_content(track.client_id, "track", track.content_hash,
                                              track.id)
-        keys = [k for k in (track.media_key, track.cover_key, track.thumbnail_key) if k]
+        keys = [k for k in (track.media_key, track.cover_key, track.thumbnail_key,
+                            track.waveform_key) if k]
         return Removed(last_position(self.save(track, *touched)), keys)
 
     def _release_content(
@@ -411,5 +434,5 @@ class LibraryApplication(VersionedApplication, Application[UUID]):
                 quota = self._quota(ann.client_id)
                 quota.release(ann.id, ann.media.file_size)
                 touched.append(quota)
-        keys = [ann.media.media_key] if ann.media else []
+        keys = [k for k in (ann.media and ann.media.media_key, ann.waveform_key) if k]
         return Removed(last_position(self.save(ann, *touched)), keys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -27,6 +27,7 @@ from application.versions import VersionedApplication
 from domain.base import Actor, ActorKind, CommandContext, DomainError, NotFound, acting
 from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
 from domain.schedule_engine import GRACE, Decision, ScheduleSpec, evaluate
+from domain.sound import Loudness, gain_db
 from domain.zone import Zone
 
 Result = tuple[Zone, int | None]
@@ -268,10 +269,8 @@ class PlaybackApplication(VersionedApplication, Application[UUID]):
         return zone
 
 
-def zone_state(zone: Zone) -> dict[str, Any]:
-    """What devices and dashboards see of a zone (JSON-ready)."""
-    current = zone.current
-    upcoming = None
+def upcoming_item(zone: Zone) -> QueueItem | None:
+    """The track after the current one, if it is known already."""
     if zone.queue and zone.has_playable:
         for step in range(1, len(zone.queue) + 1):
             index = zone.queue_position + step
@@ -279,11 +278,29 @@ def zone_state(zone: Zone) -> dict[str, Any]:
                 break  # the next round is reshuffled when it starts: not known yet
             item = zone.queue[index % len(zone.queue)]
             if item.item_id not in zone.removed:
-                upcoming = item
-                break
+                return item
+    return None
+
+
+def audible_ids(zone: Zone) -> set[UUID]:
+    """The tracks and announcements the zone's state shows (whose gain it carries)."""
+    music = [i.item_id for i in (zone.current, upcoming_item(zone)) if i is not None]
+    ann = [zone.announcement] if zone.announcement is not None else []
+    return {*music, *(a.announcement_id for a in (*ann, *zone.pending))}
+
+
+def zone_state(zone: Zone, loudness: Mapping[UUID, Loudness] | None = None
+               ) -> dict[str, Any]:
+    """What devices and dashboards see of a zone (JSON-ready). Given the measured
+    `loudness` of its items (of `audible_ids`), each item carries the `gain_db` that
+    brings it to the zone's target (announcements `announcement_lift_lu` above it);
+    without it (the zones view, which must not depend on when the library measured)
+    the items carry none."""
+    current = zone.current
+    upcoming = upcoming_item(zone)
     ends_at = zone.ends_at()
     ann = zone.announcement
-    return {
+    state = {
         "zone_id": str(zone.id), "client_id": str(zone.client_id), "name": zone.name,
         "version": zone.version, "is_active": zone.is_active, "is_playing": zone.is_playing,
         "music_playing": zone.music_playing, "volume": zone.volume, "shuffle": zone.shuffle,
@@ -298,11 +315,27 @@ def zone_state(zone: Zone) -> dict[str, Any]:
             **ann.as_dict(),
             "started_at": zone.announcement_started_at.isoformat()
             if zone.announcement_started_at else None,
+            # what the music does under it: "duck" plays on (position advancing)
+            "ducking": "duck" if zone.music_ducked else "pause",
         },
         "pending_announcements": [a.as_dict() for a in zone.pending],
         "ends_at": ends_at.isoformat() if ends_at else None,
         "timezone": zone.timezone,
+        "sound": zone.sound,  # crossfade and ducking, applied by devices at the times above
     }
+    if loudness is not None:
+        _add_gains(zone, state, loudness)
+    return state
+
+
+def _add_gains(zone: Zone, state: dict[str, Any], loudness: Mapping[UUID, Loudness]) -> None:
+    music, speech = zone.target_lufs, zone.target_lufs + zone.announcement_lift_lu
+    for key in ("current", "next"):
+        if state[key] is not None:
+            state[key]["gain_db"] = gain_db(loudness.get(UUID(state[key]["item_id"])), music)
+    for item in [state["announcement"], *state["pending_announcements"]]:
+        if item is not None:
+            item["gain_db"] = gain_db(loudness.get(UUID(item["announcement_id"])), speech)
 
 
 def queue_of(zone: Zone) -> list[dict[str, Any]]:

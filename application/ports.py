@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
 from domain.playback import AnnouncementItem, QueueItem
+from domain.sound import Loudness
 
 
 class PasswordHasher(Protocol):
@@ -31,6 +32,9 @@ class BlobStorage(Protocol):
 
     def download_to(self, key: str, path: Path) -> None:
         """Copy the object to a local file (for workers that need a real file)."""
+
+    def get_bytes(self, key: str) -> bytes:
+        """A small object's content (FileNotFoundError when missing)."""
 
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing key is not an error."""
@@ -75,6 +79,28 @@ class AudioInspector(Protocol):
 
     def read_tags(self, path: Path) -> AudioTags:
         """Full metadata extraction. Raises InvalidMedia when unreadable."""
+
+
+@dataclass(frozen=True)
+class AudioAnalysis:
+    """What decoding a whole file tells: its loudness and the picture of its waveform."""
+
+    integrated_lufs: float | None  # None: silent (no block above BS.1770's -70 LUFS gate)
+    true_peak_dbtp: float | None  # None: digital silence
+    duration: float  # seconds decoded
+    peaks: list[tuple[float, float]]  # (min, max) of equal spans, in [-1, 1]
+
+
+class AudioAnalyzer(Protocol):
+    def analyze(self, path: Path) -> AudioAnalysis:
+        """Decode the file once and measure it. Raises InvalidMedia when undecodable."""
+
+
+class LoudnessLookup(Protocol):
+    """Measured loudness of tracks and announcements (the library read model)."""
+
+    def loudness_of(self, ids: Collection[UUID]) -> dict[UUID, Loudness]:
+        """The measured ones among `ids` (one query); silent files have -inf LUFS."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import http, projections, schedule, search, sessions, ws
+from bench import http, ingest, projections, schedule, search, sessions, ws
 from bench.core import Context, Row
 from bench.servers import Servers, raise_fd_limit
 
@@ -39,6 +39,7 @@ BENCHES: list[tuple[str, Callable[[Context], list[Row]]]] = [
     ("search", search.run),
     ("schedule", schedule.run),
     ("sessions", sessions.run),
+    ("ingest", ingest.run),
 ]
 RESULTS = Path(__file__).parent / "results"
 console = Console()

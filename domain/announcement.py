@@ -28,7 +28,13 @@ class Media:
 
 
 class Announcement(TracedAggregate):
+    # 2: the measured loudness and the waveform (domain/sound.py)
+    class_version = 2
     status = EnumAttribute(MediaStatus)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["loudness_lufs"] = state["true_peak_dbtp"] = state["waveform_key"] = None
 
     class Created(TracedAggregate.Created):
         client_id: UUID
@@ -54,6 +60,9 @@ class Announcement(TracedAggregate):
         self.status = MediaStatus.READY if media else MediaStatus.PROCESSING
         self.failure_reason: str | None = None
         self.is_deleted = False
+        self.loudness_lufs: float | None = None  # None until measured (or when silent)
+        self.true_peak_dbtp: float | None = None
+        self.waveform_key: str | None = None  # set once measured
 
     @classmethod
     def upload(
@@ -119,6 +128,27 @@ class Announcement(TracedAggregate):
     @event(SpeechFailed)
     def _speech_failed(self, reason: str) -> None:
         self.status, self.failure_reason = MediaStatus.FAILED, reason
+
+    class LoudnessMeasured(TracedAggregate.Event):
+        integrated_lufs: float | None  # None: silent
+        true_peak_dbtp: float | None
+        waveform_key: str
+
+    def record_loudness(self, integrated_lufs: float | None, true_peak_dbtp: float | None,
+                        waveform_key: str) -> bool:
+        """Record the measurement once; a repeated one (a retried job) is a no-op."""
+        self._check_alive()
+        if self.waveform_key is not None or self.media is None:
+            return False
+        self._loudness_measured(integrated_lufs=integrated_lufs,
+                                true_peak_dbtp=true_peak_dbtp, waveform_key=waveform_key)
+        return True
+
+    @event(LoudnessMeasured)
+    def _loudness_measured(self, integrated_lufs: float | None, true_peak_dbtp: float | None,
+                           waveform_key: str) -> None:
+        self.loudness_lufs, self.true_peak_dbtp = integrated_lufs, true_peak_dbtp
+        self.waveform_key = waveform_key
 
     class Edited(TracedAggregate.Event):
         changes: dict[str, Any]

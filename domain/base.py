@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, Generic, TypeVar, overload
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -40,6 +41,11 @@ class CommandContext:
     actor: Actor
     correlation_id: str
 
+    @property
+    def user_id(self) -> UUID | None:
+        """The user acting (None when a device, the scheduler or the system acts)."""
+        return UUID(self.actor.id) if self.actor.kind is ActorKind.USER else None
+
 
 _current: contextvars.ContextVar[CommandContext | None] = contextvars.ContextVar(
     "sync2gear_command_context", default=None
@@ -65,6 +71,14 @@ def _stamp() -> dict[str, str]:
         "actor_id": ctx.actor.id,
         "correlation_id": ctx.correlation_id,
     }
+
+
+def stamped_user(state: dict[str, Any]) -> UUID | None:
+    """The user a stored event's stamp names as its actor (None: not a user).
+
+    Upcasts use it for a `created_by` added to a Created event: the old event
+    already says who caused it."""
+    return UUID(state["actor_id"]) if state.get("actor_kind") == ActorKind.USER else None
 
 
 class TracedAggregate(Aggregate):

@@ -62,3 +62,7 @@ class InvalidOrder(LibraryError):
 
 class TrackDeleted(LibraryError):
     pass
+
+
+class SystemFolderProtected(LibraryError):
+    """A system folder cannot be deleted by the client's own users (403)."""

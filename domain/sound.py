@@ -24,7 +24,7 @@ SOUND_DEFAULTS: dict[str, Any] = {
     "announcement_lift_lu": 3.0,  # announcements this many LU above the music
 }
 
-_RANGES: dict[str, tuple[float, float]] = {
+SOUND_RANGES: dict[str, tuple[float, float]] = {
     "crossfade_s": (0, 12), "duck_level": (0, 100),
     "target_lufs": (-40, -5), "announcement_lift_lu": (0, 12),
 }
@@ -37,17 +37,18 @@ def check_sound(changes: dict[str, Any]) -> dict[str, Any]:
         if key == "ducking":
             if value not in DUCKING_MODES:
                 raise PlaybackError(f"ducking must be one of {', '.join(DUCKING_MODES)},"
-                                    f" not {value!r}")
+                                    f" not {value!r}", field=key)
             out[key] = value
-        elif key in _RANGES:
-            low, high = _RANGES[key]
+        elif key in SOUND_RANGES:
+            low, high = SOUND_RANGES[key]
             if isinstance(value, bool) or not isinstance(value, int | float) \
                     or not low <= value <= high:
                 raise PlaybackError(f"{key} must be a number from {low:g} to {high:g},"
-                                    f" not {value!r}")
+                                    f" not {value!r}", field=key)
             whole = key in ("crossfade_s", "duck_level")
             if whole and value != int(value):
-                raise PlaybackError(f"{key} must be a whole number, not {value!r}")
+                raise PlaybackError(f"{key} must be a whole number, not {value!r}",
+                                    field=key)
             out[key] = int(value) if whole else float(value)
     return out
 

@@ -4,8 +4,12 @@ Time is server-authoritative: the music position is `position_ms` at
 `position_at`; while the music plays, a device adds the time since then.
 Announcements interrupt the music: its position is frozen, and when the last
 queued announcement ends the music continues from there, playing or paused
-as it was. Every change of what is audible bumps `play_seq`, which device
-reports of an ended item must name, so two devices cannot skip twice.
+as it was. A zone that ducks (`ducking` "duck") keeps the music going under
+its announcements instead, lowered on the devices, its position advancing.
+With a crossfade, the next track starts `crossfade_s` before the current one
+ends (the handover), while devices fade the old one out. Every change of what
+is audible bumps `play_seq`, which device reports of an ended item must name,
+so two devices cannot skip twice.
 """
 
 from __future__ import annotations
@@ -42,11 +46,16 @@ def _ms(delta: timedelta) -> int:
 
 class Zone(TracedAggregate):
     # 2: the zone's sound settings (crossfade, ducking, loudness targets)
-    class_version = 2
+    # 3: music_ducked (the music plays on under the announcement playing)
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.update(SOUND_DEFAULTS)  # zones before these settings: today's behaviour
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["music_ducked"] = False  # no zone could duck before: announcements paused it
 
     class Created(TracedAggregate.Created):
         client_id: UUID
@@ -87,6 +96,8 @@ class Zone(TracedAggregate):
         self.duck_level: int = SOUND_DEFAULTS["duck_level"]
         self.target_lufs: float = SOUND_DEFAULTS["target_lufs"]
         self.announcement_lift_lu: float = SOUND_DEFAULTS["announcement_lift_lu"]
+        # the announcement playing was started in a ducking zone: the music plays on
+        self.music_ducked = False
 
     @classmethod
     def create(cls, *, client_id: UUID, name: str, description: str = "",
@@ -115,23 +126,45 @@ class Zone(TracedAggregate):
         """Something is audible: an announcement, or the music."""
         return self.announcement is not None or (self.music_playing and self.current is not None)
 
+    @property
+    def music_frozen(self) -> bool:
+        """An announcement has paused the music (it was not ducked)."""
+        return self.announcement is not None and not self.music_ducked
+
     def music_position(self, now: datetime) -> int:
-        if self.announcement is not None or not self.music_playing or self.position_at is None:
+        if self.music_frozen or not self.music_playing or self.position_at is None:
             return self.position_ms
         return self.position_ms + max(0, _ms(now - self.position_at))
 
     def ends_at(self) -> datetime | None:
-        """When the audible item ends by the clock (None when nothing plays)."""
-        if self.announcement is not None and self.announcement_started_at is not None:
-            return self.announcement_started_at + timedelta(
-                milliseconds=self.announcement.duration_ms)
+        """When the next item ends by the clock (None when nothing plays): the
+        announcement, or the music's handover to its next track, whichever is first."""
+        ends = [e for e in (self.announcement_ends_at(), self.music_ends_at()) if e is not None]
+        return min(ends, default=None)
+
+    def announcement_ends_at(self) -> datetime | None:
+        if self.announcement is None or self.announcement_started_at is None:
+            return None
+        return self.announcement_started_at + timedelta(
+            milliseconds=self.announcement.duration_ms)
+
+    def music_ends_at(self) -> datetime | None:
+        """When the next track takes over: the current one's end, less the crossfade
+        (at most half the track, and never before the position was set)."""
         current = self.current
-        if self.music_playing and current is not None and self.position_at is not None:
-            return self.position_at + timedelta(
-                milliseconds=current.duration_ms - self.position_ms)
-        return None
+        if self.music_frozen or not self.music_playing or current is None \
+                or self.position_at is None:
+            return None
+        overlap = min(self.crossfade_s * 1000, current.duration_ms // 2)
+        remaining = current.duration_ms - overlap - self.position_ms
+        return self.position_at + timedelta(milliseconds=max(0, remaining))
 
     # -- zone details ------------------------------------------------------------
+
+    @property
+    def sound(self) -> dict[str, Any]:
+        """The zone's sound settings (domain/sound.py), by name."""
+        return {key: getattr(self, key) for key in SOUND_DEFAULTS}
 
     class DetailsChanged(TracedAggregate.Event):
         changes: dict[str, Any]
@@ -371,6 +404,9 @@ class Zone(TracedAggregate):
                               music_position_ms: int) -> None:
         self.announcement = AnnouncementItem.from_dict(announcement)
         self.announcement_started_at, self.position_ms = at, music_position_ms
+        self.music_ducked = self.ducking == "duck"
+        if self.music_ducked:  # the music plays on from here
+            self.position_at = at
         self.play_seq += 1
 
     @event(AnnouncementQueued)
@@ -379,7 +415,8 @@ class Zone(TracedAggregate):
 
     class AnnouncementFinished(TracedAggregate.Event):
         """The announcement ended (`reason`: ended or skipped); the next queued one
-        starts at `at`, or else the music continues from where it was."""
+        starts at `at`, or else the music continues from where it was (or, ducked,
+        from where it has got to)."""
 
         at: datetime
         reason: str
@@ -390,8 +427,9 @@ class Zone(TracedAggregate):
             self.announcement = self.pending.pop(0)
             self.announcement_started_at = at
         else:
+            self.position_ms = self.music_position(at)
             self.announcement = self.announcement_started_at = None
-            self.position_at = at
+            self.position_at, self.music_ducked = at, False
         self.play_seq += 1
 
     # -- the clock and device reports --------------------------------------------------
@@ -405,7 +443,7 @@ class Zone(TracedAggregate):
             end = self.ends_at()
             if end is None or end > now:
                 break
-            if self.announcement is not None:
+            if end == self.announcement_ends_at():
                 self._announcement_finished(at=end, reason="ended")
             else:
                 self._advance(end, rng, "ended")

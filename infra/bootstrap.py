@@ -23,6 +23,7 @@ from application.authz import caller_key
 from application.devices import DevicesApplication
 from application.dispatch import Dispatcher
 from application.library import LibraryApplication
+from application.loudness import LoudnessCache
 from application.media_jobs import MediaProcessor
 from application.playback import PlaybackApplication
 from application.ports import BlobStorage
@@ -31,6 +32,7 @@ from application.sessions import SessionGuard
 from domain.base import Actor, CommandContext
 from domain.quota import GB
 from domain.track import Track
+from infra.audio_analysis import AvAnalyzer
 from infra.auth_cache import RedisAuthCache
 from infra.catalog import LibraryCatalog
 from infra.commands import build_dispatcher
@@ -39,6 +41,7 @@ from infra.jobs import Jobs, jobs_projection, redis_broker
 from infra.live import RedisLiveState
 from infra.mail import build_mailer
 from infra.media import MutagenInspector, PillowImages
+from infra.metrics import Metrics, SystemCollector, observe_command, redis_queue_depths
 from infra.postgres import construct_view, eventsourcing_env, schema_lock
 from infra.postgres.accounts_view import PostgresAccountsView
 from infra.postgres.devices_view import PostgresDevicesView
@@ -97,6 +100,7 @@ class Container:
     images: PillowImages
     jobs: Jobs
     processor: MediaProcessor
+    loudness: LoudnessCache
     specs: list[ProjectionSpec]
     playback: PlaybackApplication
     zones_view: PostgresZonesView
@@ -114,6 +118,7 @@ class Container:
     auth_cache: RedisAuthCache
     view_versions: ViewVersions
     embedded: EmbeddedServers | None = None
+    metrics: Metrics | None = None
     projections: list[Supervised] = field(default_factory=list)
     loops: list[LeaderLoop] = field(default_factory=list)
     _lag_views: dict[str, tuple[TrackingRecorder, str]] = field(default_factory=dict)
@@ -206,6 +211,8 @@ class Container:
         for view, _ in self._lag_views.values():
             view.datastore.close()  # type: ignore[attr-defined]
         self.jobs.broker.close()
+        if self.metrics is not None:
+            self.metrics.close()
         self.redis.close()
         if self.embedded is not None:
             self.embedded.close()
@@ -266,6 +273,7 @@ def bootstrap(
             library, storage, inspector, images,
             build_synthesizer(settings.google_application_credentials),
             storage_limit=lambda cid: accounts.get_client(cid).max_storage_gb * GB,
+            analyzer=AvAnalyzer(),
         )
         jobs = Jobs(redis_broker(redis_url, settings.redis_prefix,
                                  heartbeat_timeout_ms=settings.worker_heartbeat_timeout_ms,
@@ -293,7 +301,8 @@ def bootstrap(
 
         live = RedisLiveState(redis_client, settings.redis_prefix)
         zones_class = zones_projection(load_zone)
-        live_class = live_state_projection(load_zone, live)
+        loudness = LoudnessCache(library_view)
+        live_class = live_state_projection(load_zone, live, loudness.for_zones)
         cleanup_class = queue_cleanup_projection(drop_track)
         history_class = history_projection(load_zone)
         history_view = construct_view(history_class.name, view_class(PostgresZoneHistoryView),
@@ -322,7 +331,8 @@ def bootstrap(
         accounts=accounts, library=library, playback=playback, devices=devices,
         scheduling=scheduling, catalog=catalog, media=processor, settings=settings,
         heartbeat=lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip),
-        limiter=lambda caller, _: rate_limiter.hit("command", caller_key(caller)))
+        limiter=lambda caller, _: rate_limiter.hit("command", caller_key(caller)),
+        observer=observe_command)
     scheduler = Scheduler(dispatcher, schedules_view, zones_view,
                           grace=timedelta(seconds=settings.schedule_grace_seconds),
                           clock=playback.clock)
@@ -355,6 +365,7 @@ def bootstrap(
         accounts=accounts, accounts_view=accounts_view,
         library=library, library_view=library_view,
         storage=storage, inspector=inspector, images=images, jobs=jobs, processor=processor,
+        loudness=loudness,
         specs=specs, view_versions=view_versions,
         playback=playback, zones_view=zones_view, live=live,
         devices=devices, devices_view=devices_view,
@@ -379,6 +390,9 @@ def bootstrap(
             key[sessions_devices]: (construct_view(sessions_devices.name, PositionView, es_env),
                                     devices.name),
         }
+        container.metrics = Metrics(SystemCollector(
+            lag=container.projection_lag, devices=devices_view.count_devices,
+            queues=redis_queue_depths(redis_client, jobs.namespace, jobs.queues)))
         # Every table a runner uses exists before any runner starts: runners run no DDL.
         create_tables(specs, es_env)
         view_versions.register()
@@ -394,13 +408,6 @@ def bootstrap(
 def _embedded(embedded: EmbeddedServers | None) -> EmbeddedServers:
     assert embedded is not None
     return embedded
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def describe(container: Container) -> dict[str, Any]:

@@ -12,14 +12,16 @@ from application.commands import announcements as announcement_commands
 from application.commands import devices as device_commands
 from application.commands import library as library_commands
 from application.commands import playback as playback_commands
+from application.commands import resumable as resumable_commands
 from application.commands import schedules as schedule_commands
 from application.common import owner_lookup
 from application.devices import DevicesApplication
-from application.dispatch import Dispatcher, Limiter
+from application.dispatch import Dispatcher, Limiter, Observer
 from application.library import LibraryApplication
 from application.media_jobs import MediaProcessor
 from application.playback import PlaybackApplication
 from application.ports import Catalog
+from application.resumable import ResumableUploads
 from application.scheduling import SchedulingApplication
 from domain.base import NotFound
 from infra.settings import Settings
@@ -30,7 +32,8 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
                      scheduling: SchedulingApplication, catalog: Catalog,
                      heartbeat: device_commands.Heartbeat, media: MediaProcessor,
                      settings: Settings,
-                     limiter: Limiter | None = None) -> Dispatcher:
+                     limiter: Limiter | None = None,
+                     observer: Observer | None = None) -> Dispatcher:
     dispatcher = Dispatcher({
         "zone": owner_lookup(playback.get_zone),
         "device": owner_lookup(devices.get_device),
@@ -39,8 +42,9 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
         "announcement": owner_lookup(library.get_announcement),
         "schedule": owner_lookup(scheduling.get_schedule),
         "client": _client_lookup(accounts),
-    }, limiter=limiter)
-    dispatcher.register_all(account_commands.handlers(accounts))
+    }, limiter=limiter, observer=observer)
+    dispatcher.register_all(account_commands.handlers(accounts, media,
+                                                      settings.max_image_mb * 1024 * 1024))
     dispatcher.register_all(playback_commands.handlers(playback, catalog))
     dispatcher.register_all(device_commands.handlers(
         devices, lambda client_id: accounts.get_client(client_id).max_devices, heartbeat))
@@ -52,7 +56,14 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
     dispatcher.register_all(library_commands.handlers(library, media, limits))
     dispatcher.register_all(announcement_commands.handlers(library, media, limits, catalog,
                                                            playback))
+    dispatcher.register_all(resumable_commands.handlers(library, media, limits,
+                                                        resumable_uploads(settings)))
     return dispatcher
+
+
+def resumable_uploads(settings: Settings) -> ResumableUploads:
+    """The unfinished resumable uploads (stateless: a folder and a time to live)."""
+    return ResumableUploads(settings.resumable_root, settings.resumable_ttl_seconds)
 
 
 def _client_lookup(accounts: AccountsApplication) -> Callable[[Any], Any]:

@@ -22,6 +22,7 @@ from eventsourcing.projection import Projection
 from application.media_jobs import MediaProcessor
 from domain.announcement import Announcement
 from domain.track import Track
+from infra.metrics import JobMetrics
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ class Jobs:
         self.synthesize = dramatiq.actor(
             broker=broker, actor_name="synthesize_speech", queue_name="media", **RETRY
         )(self._synthesize)
+        self.measure_announcement = dramatiq.actor(
+            broker=broker, actor_name="measure_announcement", queue_name="media", **RETRY
+        )(self._measure_announcement)
         self._worker: dramatiq.Worker | None = None
 
     def _extract(self, track_id: str) -> None:
@@ -47,6 +51,18 @@ class Jobs:
 
     def _synthesize(self, announcement_id: str) -> None:
         self._processor().synthesize(UUID(announcement_id))
+
+    @property
+    def queues(self) -> list[str]:
+        return sorted(self.broker.get_declared_queues())
+
+    @property
+    def namespace(self) -> str:
+        """The prefix of the broker's Redis keys."""
+        return str(getattr(self.broker, "namespace", "dramatiq"))
+
+    def _measure_announcement(self, announcement_id: str) -> None:
+        self._processor().measure_announcement(UUID(announcement_id))
 
     def start_worker(self, threads: int = 2) -> None:
         self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)
@@ -62,10 +78,12 @@ def redis_broker(redis_url: str, prefix: str, *, heartbeat_timeout_ms: int = 60_
                  maintenance_chance: int = 1000) -> RedisBroker:
     """The broker. Jobs of a worker silent for `heartbeat_timeout_ms` are requeued by
     whichever process runs queue maintenance (on `maintenance_chance` commands per million)."""
-    return RedisBroker(  # type: ignore[no-untyped-call]
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
         url=redis_url, namespace=f"{prefix}dramatiq",
         heartbeat_timeout=heartbeat_timeout_ms, maintenance_chance=maintenance_chance,
     )
+    broker.add_middleware(JobMetrics())
+    return broker
 
 
 def jobs_projection(jobs: Jobs) -> type[Projection[TrackingRecorder]]:
@@ -87,6 +105,13 @@ def jobs_projection(jobs: Jobs) -> type[Projection[TrackingRecorder]]:
         def _announcement(self, e: Announcement.Created, tracking: Tracking) -> None:
             if e.source == "tts":
                 jobs.synthesize.send(str(e.originator_id))
+            else:
+                jobs.measure_announcement.send(str(e.originator_id))
+            self.view.insert_tracking(tracking)
+
+        @process_event.register
+        def _spoken(self, e: Announcement.SpeechGenerated, tracking: Tracking) -> None:
+            jobs.measure_announcement.send(str(e.originator_id))
             self.view.insert_tracking(tracking)
 
     return MediaJobsProjection

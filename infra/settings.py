@@ -56,6 +56,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
+    # One line per record: JSON (with request id and actor) or plain text; unset:
+    # plain in development, JSON otherwise.
+    log_format: Literal["json", "plain"] | None = None
+    # Processes without the HTTP API serve /metrics on this port when set.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Servers. Unset means "start the embedded one under data_dir".
     database_url: str | None = None
@@ -129,6 +134,10 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=200, gt=0)
     max_image_mb: int = Field(default=10, gt=0)
     max_files_per_upload: int = Field(default=50, gt=0)
+    # Resumable (tus) uploads wait here until their last byte; an upload left
+    # alone longer than the TTL is removed.
+    resumable_dir: Path | None = None  # default: DATA_DIR/uploads
+    resumable_ttl_seconds: int = Field(default=24 * 3600, gt=0)
 
     # Backups: the folder of pg_dump and psql (else pgserver's, else those on PATH)
     pg_bin_dir: Annotated[Path | None, BeforeValidator(lambda v: v or None)] = None  # "": unset
@@ -197,6 +206,10 @@ class Settings(BaseSettings):
     @property
     def media_root(self) -> Path:
         return self.media_dir or self.data_dir / "media"
+
+    @property
+    def resumable_root(self) -> Path:
+        return self.resumable_dir or self.data_dir / "uploads"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -71,6 +71,9 @@ class LocalStorage:
     def download_to(self, key: str, path: Path) -> None:
         shutil.copyfile(self.path_of(key), path)
 
+    def get_bytes(self, key: str) -> bytes:
+        return self.path_of(key).read_bytes()
+
     def delete(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
 
@@ -185,6 +188,15 @@ class S3Storage:
             if _is_not_found(exc):
                 raise FileNotFoundError(key) from exc
             raise
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            body: bytes = self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _is_not_found(exc):
+                raise FileNotFoundError(key) from exc
+            raise
+        return body
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=key)

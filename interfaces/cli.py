@@ -39,8 +39,9 @@ from domain.shapes import (
     updated,
 )
 from infra.backup import BackupError, Manifest, backup, local_media_root, restore
-from infra.bootstrap import Container, bootstrap, configure_logging, describe
+from infra.bootstrap import Container, bootstrap, describe
 from infra.embedded import EmbeddedServers
+from infra.logs import configure_logging
 from infra.replay import ReplayError, replay
 from infra.replay_check import Report
 from infra.settings import Settings
@@ -76,6 +77,7 @@ def run(
     config = uvicorn.Config(
         create_app(container, owns_container=True), host=host, port=port,
         log_level=settings.log_level.lower(), proxy_headers=False,  # TRUSTED_PROXIES
+        log_config=None,  # uvicorn's lines go through ours (infra/logs.py): JSON, request id
         # SIGTERM: requests (and sockets) get an eighth of the deadline to finish,
         # the runners half of it (Container.close), the last 1.5 s are the last resort.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout / 8)))
@@ -125,6 +127,10 @@ def _serve(container: Container, message: str) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    port = container.settings.metrics_port
+    if port is not None and container.metrics is not None:
+        container.metrics.serve(port)
+        message += f"; metrics on :{port}/metrics"
     console.print(message)
     stop.wait()
     container.close()

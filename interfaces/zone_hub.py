@@ -150,6 +150,11 @@ class ZoneHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def counts(self) -> tuple[int, int]:
+        """(open sockets, zones they follow) in this process."""
+        zones = list(self.sockets.values())
+        return sum(len(subs) for subs in zones), len(zones)
+
     def register(self, sub: Subscriber) -> None:
         self.sockets[sub.zone_id].add(sub)
 
@@ -274,7 +279,8 @@ def stored_state(container: Container, zone_id: str) -> dict[str, Any] | None:
     if row is not None:
         return dict(row["state"])
     try:
-        return zone_state(container.playback.get_zone(UUID(zone_id)))
+        zone = container.playback.get_zone(UUID(zone_id))
+        return zone_state(zone, container.loudness.for_zones([zone]))
     except NotFound:
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from eventsourcing.projection import Projection
 from domain.announcement import Announcement
 from domain.folder import Folder
 from domain.quota import StorageQuota
+from domain.sound import Loudness
 from domain.track import Track, default_title
 from projections.accounts import Page
 
@@ -68,6 +70,10 @@ class LibraryView(TrackingRecorder, ABC):
                            offset: int, limit: int) -> Page: ...
 
     @abstractmethod
+    def loudness_of(self, ids: Collection[UUID]) -> dict[UUID, Loudness]:
+        """The measured tracks and announcements among `ids` (silent: -inf LUFS)."""
+
+    @abstractmethod
     def storage_used(self, client_id: UUID) -> int: ...
 
     @abstractmethod
@@ -92,7 +98,7 @@ class LibraryProjection(Projection[LibraryView]):
         self.view.put("library_folders", {
             "id": e.originator_id, "client_id": e.client_id, "type": e.type, "name": e.name,
             "description": e.description, "cover_key": None, "thumbnail_key": None,
-            "item_count": 0, "created_by": e.actor_id,
+            "item_count": 0, "is_system": e.is_system, "created_by": e.created_by,
             "created_at": e.timestamp, "updated_at": e.timestamp,
         }, tracking)
 
@@ -147,6 +153,10 @@ class LibraryProjection(Projection[LibraryView]):
         }, tracking)
 
     @process_event.register
+    def _track_loudness(self, e: Track.LoudnessMeasured, tracking: Tracking) -> None:
+        self.view.change("library_tracks", e.originator_id, _loudness(e), tracking)
+
+    @process_event.register
     def _track_failed(self, e: Track.ExtractionFailed, tracking: Tracking) -> None:
         self.view.change("library_tracks", e.originator_id, {
             "status": "failed", "failure_reason": e.reason, "updated_at": e.timestamp,
@@ -197,6 +207,10 @@ class LibraryProjection(Projection[LibraryView]):
         }, tracking)
 
     @process_event.register
+    def _ann_loudness(self, e: Announcement.LoudnessMeasured, tracking: Tracking) -> None:
+        self.view.change("library_announcements", e.originator_id, _loudness(e), tracking)
+
+    @process_event.register
     def _ann_failed(self, e: Announcement.SpeechFailed, tracking: Tracking) -> None:
         self.view.change("library_announcements", e.originator_id, {
             "status": "failed", "failure_reason": e.reason, "updated_at": e.timestamp,
@@ -227,3 +241,9 @@ class LibraryProjection(Projection[LibraryView]):
     @process_event.register
     def _released(self, e: StorageQuota.Released, tracking: Tracking) -> None:
         self.view.add_usage(e.originator_id, -e.nbytes, tracking)
+
+
+def _loudness(e: Track.LoudnessMeasured | Announcement.LoudnessMeasured) -> Row:
+    """The measured columns (`updated_at` stays: nothing a user sees of the item changed)."""
+    return {"loudness_lufs": e.integrated_lufs, "true_peak_dbtp": e.true_peak_dbtp,
+            "waveform_key": e.waveform_key}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +23,7 @@ from eventsourcing.projection import Projection
 from application.playback import queue_of, zone_state
 from application.ports import LiveState
 from domain.schedule_engine import ZoneFacts
+from domain.sound import Loudness
 from domain.zone import Zone
 from projections.accounts import Page
 from projections.batching import BatchProjection
@@ -92,7 +93,7 @@ def zone_row(zone: Zone, *, queue: bool = True) -> Row:
         "description": zone.description, "default_volume": zone.default_volume,
         "volume": zone.volume, "timezone": zone.timezone, "is_active": zone.is_active,
         "is_playing": zone.is_playing, "version": zone.version, "state": zone_state(zone),
-        "ends_at": zone.ends_at(),
+        "ends_at": zone.ends_at(), **zone.sound,
         "schedule": {
             "music_key": zone.music_key, "tracks_played": zone.tracks_played,
             "manual_at": zone.manual_at.isoformat() if zone.manual_at else None,
@@ -154,12 +155,14 @@ def zones_projection(load: ZoneLoader) -> type[Projection[ZonesView]]:
     return ZonesProjection
 
 
-def live_state_projection(load: ZoneLoader, live: LiveState
+def live_state_projection(load: ZoneLoader, live: LiveState,
+                          loudness: Callable[[list[Zone]], Mapping[UUID, Loudness]]
                           ) -> type[Projection[TrackingRecorder]]:
     """Publishes each zone's new state; the position is only kept after the
     state is out, so a failure (say, Redis down) retries it later. A zone that
     changed several times in a batch is published once, in its latest state
-    (devices keep only the newest state anyway)."""
+    (devices keep only the newest state anyway). Its items carry their gains,
+    from `loudness(zones)` looked up once per batch."""
     folder = ZoneFolder(load)
 
     class LiveZoneStateProjection(BatchProjection[TrackingRecorder]):
@@ -178,8 +181,9 @@ def live_state_projection(load: ZoneLoader, live: LiveState
 
         def end_batch(self) -> None:
             changed, self._changed = self._changed, {}
+            measured = loudness(list(changed.values())) if changed else {}
             for zone in changed.values():
-                state = zone_state(zone)
+                state = zone_state(zone, measured)
                 if zone.is_deleted:  # its sockets are closed (4404)
                     state["is_deleted"] = True
                 live.publish(str(zone.id), zone.version, state)

@@ -17,7 +17,7 @@ from application.dispatch import Command, Handler
 from application.library import LibraryApplication, Removed
 from application.media_jobs import MediaProcessor
 from application.ports import IncomingFile
-from application.rules import CLIENT_MEMBER, TENANT_WRITE, Grant, Target
+from application.rules import ADMIN, CLIENT_MEMBER, TENANT_WRITE, Grant, Target
 from application.uploads import read_image, stage, staging, store_audio
 from domain.base import CommandContext
 from domain.folder import Folder
@@ -52,6 +52,17 @@ def member_client(grant: Grant) -> UUID:
 @dataclass(frozen=True)
 class CreateFolder(Command[FolderResult]):
     rule = CLIENT_MEMBER
+    name: str
+    description: str = ""
+    type: FolderType = FolderType.MUSIC
+
+
+@dataclass(frozen=True)
+class CreateSystemFolder(Command[FolderResult]):
+    """A system folder in a client's library (its users cannot delete it)."""
+
+    rule, target_kind = ADMIN, "client"
+    client_id: UUID
     name: str
     description: str = ""
     type: FolderType = FolderType.MUSIC
@@ -111,6 +122,9 @@ class UploadTracks(Command[UploadReport]):
     rule, target_kind = CLIENT_MEMBER, "folder"
     files: tuple[IncomingFile, ...]
     folder_id: UUID | None = None
+    # Given at upload (title, artist, album): recorded as the user's edit of
+    # every file, so tags read later in the background do not replace them.
+    tags: tuple[tuple[str, str], ...] = ()
 
     def target(self) -> Target | None:
         return folder_target(self.folder_id)
@@ -147,6 +161,10 @@ def handlers(library: LibraryApplication, media: MediaProcessor,
         return library.create_folder(ctx, member_client(g), type=c.type, name=c.name,
                                      description=c.description)
 
+    def create_system(c: CreateSystemFolder, g: Grant, ctx: CommandContext) -> FolderResult:
+        return library.create_folder(ctx, c.client_id, type=c.type, name=c.name,
+                                     description=c.description, is_system=True)
+
     def cover(client_id: UUID, owner_id: UUID, image: IncomingFile) -> tuple[str, str]:
         return media.store_cover(client_id, owner_id,
                                  read_image(image, limits.max_image_bytes))
@@ -169,6 +187,7 @@ def handlers(library: LibraryApplication, media: MediaProcessor,
 
     return [
         (CreateFolder, create),
+        (CreateSystemFolder, create_system),
         (ChangeFolder, lambda c, g, ctx: library.change_folder(ctx, g.scope, c.folder_id,
                                                                **c.changes)),
         (ReorderFolder, lambda c, g, ctx: library.reorder_folder(ctx, g.scope, c.folder_id,
@@ -203,7 +222,7 @@ class Uploader:
             for index, file in enumerate(c.files):
                 try:
                     track, report.position = self._one(ctx, client_id, file, index, tmp,
-                                                       c.folder_id, quota)
+                                                       c, quota)
                     report.created.append(track)
                 except DuplicateMedia as e:
                     report.duplicates.append(Refused(file.filename or "", e))
@@ -212,7 +231,7 @@ class Uploader:
         return report
 
     def _one(self, ctx: CommandContext, client_id: UUID, file: IncomingFile, index: int,
-             tmp: Path, folder_id: UUID | None, quota: int) -> TrackResult:
+             tmp: Path, c: UploadTracks, quota: int) -> TrackResult:
         staged = stage(file, tmp, index, self.limits.max_upload_bytes)
         existing = self.library.content_owner(client_id, "track", staged.sha256)
         if existing is not None:
@@ -224,7 +243,8 @@ class Uploader:
                              allowed=MUSIC_FORMATS)
         try:
             return self.library.add_track(ctx, client_id, track_id, stored,
-                                          folder_id=folder_id, limit_bytes=quota)
+                                          folder_id=c.folder_id, limit_bytes=quota,
+                                          tags=dict(c.tags))
         except BaseException:
             self.media.storage.delete(stored.media_key)  # nothing recorded: nothing kept
             raise

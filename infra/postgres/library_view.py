@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
+from domain.sound import Loudness
 from infra.postgres.view import PostgresView, Row
 from projections.accounts import Page
 from projections.library import LibraryView
@@ -16,12 +18,16 @@ ITEM_TABLES = ("library_tracks", "library_announcements")
 
 
 class PostgresLibraryView(PostgresView, LibraryView):
+    # 2: folders' created_by is the creating user's id (null: not a user), is_system;
+    #    tracks' and announcements' measured loudness, true peak and waveform
+    schema_version = 2
     ddl = (
         """CREATE TABLE IF NOT EXISTS {schema}.library_folders (
             id uuid PRIMARY KEY, client_id uuid NOT NULL, type text NOT NULL,
             name text NOT NULL, description text NOT NULL DEFAULT '',
             cover_key text, thumbnail_key text, item_count integer NOT NULL DEFAULT 0,
-            created_by text, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
+            is_system boolean NOT NULL, created_by uuid, created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS library_folders_client_idx"
         " ON {schema}.library_folders (client_id, name)",
         """CREATE TABLE IF NOT EXISTS {schema}.library_tracks (
@@ -32,6 +38,7 @@ class PostgresLibraryView(PostgresView, LibraryView):
             artist text NOT NULL DEFAULT '', album text NOT NULL DEFAULT '',
             genre text NOT NULL DEFAULT '', year integer, cover_key text, thumbnail_key text,
             status text NOT NULL, failure_reason text, uploaded_by text,
+            loudness_lufs double precision, true_peak_dbtp double precision, waveform_key text,
             created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
             search tsvector GENERATED ALWAYS AS (
                 to_tsvector('simple', title || ' ' || artist || ' ' || album)) STORED)""",
@@ -47,6 +54,7 @@ class PostgresLibraryView(PostgresView, LibraryView):
             format text, duration double precision, file_size bigint,
             tts_text text NOT NULL DEFAULT '', tts_voice text NOT NULL DEFAULT '',
             tts_language text NOT NULL DEFAULT '', status text NOT NULL, failure_reason text,
+            loudness_lufs double precision, true_peak_dbtp double precision, waveform_key text,
             created_by text, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS library_announcements_client_idx"
         " ON {schema}.library_announcements (client_id, created_at DESC)",
@@ -165,6 +173,19 @@ class PostgresLibraryView(PostgresView, LibraryView):
                                  offset, limit)
         return Page(count, rows)
 
+    def loudness_of(self, ids: Collection[UUID]) -> dict[UUID, Loudness]:
+        if not ids:
+            return {}
+        found: dict[UUID, Loudness] = {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q(_LOUDNESS), {"ids": list(ids)})
+            for r in curs.fetchall():
+                lufs = r["loudness_lufs"]
+                found[r["id"]] = Loudness(
+                    float("-inf") if lufs is None else lufs,
+                    float("-inf") if r["true_peak_dbtp"] is None else r["true_peak_dbtp"])
+        return found
+
     def storage_used(self, client_id: UUID) -> int:
         row = self._one("SELECT used_bytes FROM {schema}.library_storage"
                         " WHERE client_id = %(c)s", {"c": client_id})
@@ -188,6 +209,10 @@ _RECOUNT = """UPDATE {schema}.library_folders SET item_count = (
     SELECT count(*) FROM {schema}.library_tracks WHERE folder_id = %(f)s) + (
     SELECT count(*) FROM {schema}.library_announcements WHERE folder_id = %(f)s)
     WHERE id = %(f)s"""
+# Measured items only (a waveform is stored with every measurement); both tables by id.
+_LOUDNESS = " UNION ALL ".join(
+    f"SELECT id, loudness_lufs, true_peak_dbtp FROM {{schema}}.{t}"
+    " WHERE id = ANY(%(ids)s) AND waveform_key IS NOT NULL" for t in ITEM_TABLES)
 _ADD_USAGE = ("UPDATE {schema}.library_storage SET used_bytes = used_bytes + %(d)s"
               " WHERE id = %(id)s")
 

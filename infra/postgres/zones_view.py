@@ -15,6 +15,7 @@ from projections.playback import ZonesView, facts_of_row
 
 
 class PostgresZonesView(PostgresView, ZonesView):
+    schema_version = 2  # 2: the sound settings (crossfade, ducking, loudness) and in state
     ddl = (
         """CREATE TABLE IF NOT EXISTS {schema}.playback_zones (
             id uuid PRIMARY KEY, client_id uuid NOT NULL, name text NOT NULL,
@@ -22,11 +23,13 @@ class PostgresZonesView(PostgresView, ZonesView):
             volume integer NOT NULL, timezone text NOT NULL, is_active boolean NOT NULL,
             is_playing boolean NOT NULL, version integer NOT NULL, state jsonb NOT NULL,
             queue jsonb NOT NULL, ends_at timestamptz,
+            schedule jsonb NOT NULL DEFAULT '{{}}',
+            crossfade_s integer NOT NULL, ducking text NOT NULL, duck_level integer NOT NULL,
+            target_lufs double precision NOT NULL,
+            announcement_lift_lu double precision NOT NULL,
             created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS playback_zones_client_idx"
         " ON {schema}.playback_zones (client_id, name)",
-        "ALTER TABLE {schema}.playback_zones"
-        " ADD COLUMN IF NOT EXISTS schedule jsonb NOT NULL DEFAULT '{{}}'",
         "CREATE INDEX IF NOT EXISTS playback_zones_ends_idx"
         " ON {schema}.playback_zones (ends_at) WHERE ends_at IS NOT NULL",
     )

@@ -25,8 +25,10 @@ from interfaces.http.deps import (
 )
 from interfaces.http.library_schemas import (
     AnnouncementOut,
+    WaveformOut,
     announcement_out,
     announcement_row,
+    waveform_out,
 )
 from interfaces.http.music import urls
 from interfaces.http.ratelimits import limit
@@ -109,6 +111,18 @@ def get_announcement(announcement_id: UUID, principal: PrincipalDep, container: 
                             urls(container))
 
 
+@router.get("/{announcement_id}/waveform/", response_model=WaveformOut,
+            responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ),
+            summary="An announcement's waveform (404 until it has been measured)")
+def get_waveform(announcement_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                 wait: WaitForPosition = None) -> WaveformOut:
+    container.wait_for_library(wait)
+    row = container.library_view.get("library_announcements", announcement_id)
+    return waveform_out(container.storage,
+                        visible_row(principal, row, "announcement", announcement_id),
+                        "announcement")
+
+
 class AnnouncementPatch(BaseModel):
     title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1,
                                                    max_length=255, pattern=ONE_LINE),
@@ -157,4 +171,5 @@ def play_instant(announcement_id: UUID, body: PlayInstantIn, request: Request,
     results = dispatch(request, container, caller, cmd.PlayAnnouncementNow(
         announcement_id, tuple(body.zone_ids)))
     set_position(response, results[-1][1] if results else None)
-    return [zone_state(zone) for zone, _ in results]
+    measured = container.loudness.for_zones([zone for zone, _ in results])
+    return [zone_state(zone, measured) for zone, _ in results]

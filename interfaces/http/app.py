@@ -7,7 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_fastapi_instrumentator import Instrumentator
+from starlette.concurrency import run_in_threadpool
 
+from application.rules import PUBLIC
 from infra.auth_cache import AsyncAuthCacheReader
 from infra.bootstrap import Container
 from interfaces import ws
@@ -21,10 +26,12 @@ from interfaces.http import (
     history,
     media,
     music,
+    resumable,
     schedules,
     web,
     zones,
 )
+from interfaces.http.deps import rule_doc
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.middleware import (
     BodyLimitMiddleware,
@@ -51,11 +58,14 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub = ZoneHub(container)
         app.state.hub = hub
+        uncount = (container.metrics.collector.add_hub(hub.counts)
+                   if container.metrics is not None else lambda: None)
         await hub.start()
         reader = AsyncAuthCacheReader(container.redis_url, container.settings.redis_prefix)
         app.state.auth_reader = reader
         yield
         await reader.aclose()
+        uncount()
         await hub.stop()
         if owns_container:
             container.close()
@@ -73,18 +83,40 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
         app.add_middleware(
             CORSMiddleware, allow_origins=container.settings.cors_origins,
             allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
-            expose_headers=["X-Request-ID", "X-Event-Position"],
+            expose_headers=["X-Request-ID", "X-Event-Position", "Location",
+                            "Content-Location", *resumable.EXPOSED_HEADERS],
         )
     trust_proxies(app, container.settings.trusted_proxies)
     app.include_router(ws.router)  # first: a reconnecting socket is not matched against every route
     # Playback first: its commands are the hot path, and routes are matched in order.
-    for router in (zones.playback, auth.router, accounts.router, music.router,
-                   announcements.router, media.router, zones.zones, devices.router,
+    for router in (zones.playback, auth.router, accounts.router, resumable.music,
+                   resumable.announcements, music.router, announcements.router,
+                   media.router, zones.zones, devices.router,
                    devices.zones_pairing_router, admin.router, schedules.router,
                    history.router, health.router):
         app.include_router(router)
     app.include_router(web.router)
+    _metrics(app, container)
     return app
+
+
+def _metrics(app: FastAPI, container: Container) -> None:
+    """Request rate and latency by route (the instrumentator's middleware), and the
+    exposition of every metric at `/metrics` (for Prometheus; not for the public:
+    the shipped nginx.conf does not pass it through)."""
+    Instrumentator(should_ignore_untemplated=True, excluded_handlers=["/metrics"]
+                   ).instrument(app)
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["health"],
+             openapi_extra=rule_doc(PUBLIC), summary="Prometheus metrics of this process",
+             description="Requests by route (count, latency), commands by type and outcome,"
+                         " projection lag per view (events, seconds), zone sockets, devices"
+                         " online, job queues and failures, scheduler passes. Text"
+                         " exposition format.")
+    async def metrics() -> PlainTextResponse:
+        assert container.metrics is not None
+        body = await run_in_threadpool(container.metrics.exposition)  # reads PostgreSQL
+        return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def _body_limits(container: Container) -> Callable[[str], int | None]:
@@ -95,6 +127,8 @@ def _body_limits(container: Container) -> Callable[[str], int | None]:
     def limit_for(path: str) -> int | None:
         if path.endswith("/upload/"):
             return uploads
+        if "/uploads/" in path:  # a resumable upload's PATCH: at most one whole file
+            return s.max_upload_bytes + 1024 * 1024
         if path.endswith("/cover/"):
             return images
         return 1024 * 1024  # JSON bodies

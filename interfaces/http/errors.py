@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.authz import PermissionDenied, Unauthenticated
 from application.common import ConcurrencyConflict
+from application.resumable import UploadOffsetConflict
 from application.rules import RULES
 from application.versions import NewerStoredShape
 from domain.accounts import (
@@ -46,6 +47,7 @@ from domain.library import (
     InvalidOrder,
     MediaTooLarge,
     StorageQuotaExceeded,
+    SystemFolderProtected,
     TrackDeleted,
     UnsupportedMediaType,
 )
@@ -76,9 +78,11 @@ STATUS: list[tuple[type[Exception], int]] = [
     (MediaTooLarge, 413),
     (StorageQuotaExceeded, 413),
     (DuplicateMedia, 409),
+    (UploadOffsetConflict, 409),
     (FolderTypeMismatch, 422),
     (InvalidOrder, 422),
     (TrackDeleted, 404),
+    (SystemFolderProtected, 403),
     (TooManyDevices, 409),
     (HardwareIdTaken, 409),
     (InvalidDeviceVolume, 422),

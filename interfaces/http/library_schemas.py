@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from application.ports import BlobStorage
 from domain.announcement import Announcement
+from domain.base import NotFound
 from domain.folder import Folder
 from domain.track import Track
+
+if TYPE_CHECKING:
+    from infra.bootstrap import Container
 
 
 class FolderOut(BaseModel):
@@ -22,7 +27,9 @@ class FolderOut(BaseModel):
     client: UUID
     cover_image: str | None = Field(None, description="signed URL of the cover image")
     cover_thumbnail: str | None = None
-    is_system: bool = False
+    is_system: bool = Field(False, description="a system folder: its client's users cannot "
+                            "delete it (only a sync2gear admin creates or deletes one)")
+    created_by: UUID | None = Field(None, description="the user who created it")
     item_count: int
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -49,6 +56,10 @@ class TrackOut(BaseModel):
     status: str = Field(description="processing | ready | failed")
     failure_reason: str | None = None
     uploaded_by: str | None = None
+    loudness_lufs: float | None = Field(None, description="integrated loudness (EBU R128); "
+                                        "null until measured, or silent")
+    true_peak_dbtp: float | None = Field(None, description="true peak (dBTP); null until measured")
+    has_waveform: bool = Field(False, description="its waveform can be fetched")
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -72,13 +83,40 @@ class AnnouncementOut(BaseModel):
     status: str
     failure_reason: str | None = None
     created_by: str | None = None
+    loudness_lufs: float | None = Field(None, description="integrated loudness (EBU R128); "
+                                        "null until measured, or silent")
+    true_peak_dbtp: float | None = Field(None, description="true peak (dBTP); null until measured")
+    has_waveform: bool = Field(False, description="its waveform can be fetched")
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+class WaveformOut(BaseModel):
+    peaks: list[tuple[float, float]] = Field(
+        description="(min, max) sample values in [-1, 1] over equal spans of the file "
+                    "(1,000 spans, fewer for a very short file)")
+    duration: float = Field(description="seconds")
+
+
+def waveform_out(storage: BlobStorage, row: dict[str, Any], what: str) -> WaveformOut:
+    """The item's stored waveform; NotFound until it has been measured."""
+    if not row.get("waveform_key"):
+        raise NotFound(f"the {what}'s waveform is not ready yet")
+    try:
+        data = json.loads(storage.get_bytes(row["waveform_key"]))
+    except FileNotFoundError:
+        raise NotFound(f"the {what}'s waveform is not ready yet") from None
+    return WaveformOut(peaks=data["peaks"], duration=data["duration"])
 
 
 class Urls:
     def __init__(self, storage: BlobStorage, ttl: int) -> None:
         self._storage, self._ttl = storage, ttl
+
+    @classmethod
+    def of(cls, container: Container) -> Urls:
+        """Signs keys of this container's storage, for its URL lifetime."""
+        return cls(container.storage, container.settings.media_url_ttl_seconds)
 
     def __call__(self, key: str | None, content_type: str | None = None) -> str | None:
         if not key:
@@ -91,6 +129,7 @@ def folder_out(row: dict[str, Any], urls: Urls) -> FolderOut:
         id=row["id"], name=row["name"], description=row["description"], type=row["type"],
         client=row["client_id"], cover_image=urls(row["cover_key"]),
         cover_thumbnail=urls(row["thumbnail_key"], "image/jpeg"),
+        is_system=row["is_system"], created_by=row["created_by"],
         item_count=row["item_count"], created_at=row.get("created_at"),
         updated_at=row.get("updated_at"),
     )
@@ -100,6 +139,7 @@ def folder_row(folder: Folder) -> dict[str, Any]:
     return {"id": folder.id, "name": folder.name, "description": folder.description,
             "type": folder.type.value, "client_id": folder.client_id,
             "cover_key": folder.cover_key, "thumbnail_key": folder.thumbnail_key,
+            "is_system": folder.is_system, "created_by": folder.created_by,
             "item_count": len(folder.items), "created_at": folder.created_on,
             "updated_at": folder.modified_on}
 
@@ -116,7 +156,7 @@ def track_out(row: dict[str, Any], urls: Urls) -> TrackOut:
         folder=row["folder_id"], order=row.get("position"), client=row["client_id"],
         status=row["status"], failure_reason=row["failure_reason"],
         uploaded_by=row.get("uploaded_by"), created_at=row.get("created_at"),
-        updated_at=row.get("updated_at"),
+        updated_at=row.get("updated_at"), **_measured(row),
     )
 
 
@@ -130,6 +170,8 @@ def track_row(track: Track) -> dict[str, Any]:
         "folder_id": track.folder_id, "position": None, "client_id": track.client_id,
         "status": track.status.value, "failure_reason": track.failure_reason,
         "created_at": track.created_on, "updated_at": track.modified_on,
+        "loudness_lufs": track.loudness_lufs, "true_peak_dbtp": track.true_peak_dbtp,
+        "waveform_key": track.waveform_key,
     }
 
 
@@ -143,7 +185,7 @@ def announcement_out(row: dict[str, Any], urls: Urls) -> AnnouncementOut:
         folder=row["folder_id"], order=row.get("position"), client=row["client_id"],
         status=row["status"], failure_reason=row["failure_reason"],
         created_by=row.get("created_by"), created_at=row.get("created_at"),
-        updated_at=row.get("updated_at"),
+        updated_at=row.get("updated_at"), **_measured(row),
     )
 
 
@@ -158,5 +200,11 @@ def announcement_row(ann: Announcement) -> dict[str, Any]:
         "tts_text": ann.tts_text, "tts_voice": ann.tts_voice, "tts_language": ann.tts_language,
         "folder_id": ann.folder_id, "client_id": ann.client_id, "status": ann.status.value,
         "failure_reason": ann.failure_reason, "created_at": ann.created_on,
-        "updated_at": ann.modified_on,
+        "updated_at": ann.modified_on, "loudness_lufs": ann.loudness_lufs,
+        "true_peak_dbtp": ann.true_peak_dbtp, "waveform_key": ann.waveform_key,
     }
+
+
+def _measured(row: dict[str, Any]) -> dict[str, Any]:
+    return {"loudness_lufs": row.get("loudness_lufs"), "true_peak_dbtp": row.get("true_peak_dbtp"),
+            "has_waveform": row.get("waveform_key") is not None}

@@ -8,10 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import tenant_filter, visible_row
+from application.authz import Caller, Principal, tenant_filter, visible_row
 from application.commands import library as cmd
 from application.rules import TENANT_READ
-from domain.library import DuplicateMedia, FolderType
+from domain.library import DuplicateMedia, FolderType, LibraryError
 from infra.bootstrap import Container
 from interfaces.http.deps import (
     CallerDep,
@@ -29,10 +29,12 @@ from interfaces.http.library_schemas import (
     FolderOut,
     TrackOut,
     Urls,
+    WaveformOut,
     folder_out,
     folder_row,
     track_out,
     track_row,
+    waveform_out,
 )
 from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import NO_NUL, ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
@@ -57,6 +59,9 @@ class FolderIn(BaseModel):
     name: Name
     description: Description = ""
     type: FolderType = FolderType.MUSIC
+    is_system: bool = Field(False, description="admins only: a system folder of `client`, "
+                            "which the client's users cannot delete")
+    client: UUID | None = Field(None, description="admins only: the client of a system folder")
 
 
 class FolderPatch(BaseModel):
@@ -82,14 +87,26 @@ def list_folders(request: Request, principal: PrincipalDep, container: Container
 
 
 @router.post("/folders/", status_code=201, response_model=FolderOut,
-             responses=problem_responses(403, 422), summary="Create a folder",
+             responses=problem_responses(400, 403, 404, 422), summary="Create a folder",
+             description="A client's users create its folders; with `is_system`, an admin "
+             "creates a system folder in the library of `client`.",
              openapi_extra=rule_doc(cmd.CreateFolder))
 def create_folder(body: FolderIn, request: Request, caller: CallerDep,
                   container: ContainerDep, response: Response) -> FolderOut:
-    folder, position = dispatch(request, container, caller, cmd.CreateFolder(
-        name=body.name, description=body.description, type=body.type))
+    folder, position = dispatch(request, container, caller, _creation(body, caller))
     set_position(response, position)
     return folder_out(folder_row(folder), urls(container))
+
+
+def _creation(body: FolderIn, caller: Caller) -> cmd.CreateFolder | cmd.CreateSystemFolder:
+    if not body.is_system:
+        return cmd.CreateFolder(name=body.name, description=body.description, type=body.type)
+    client = body.client or (caller.client_id if isinstance(caller, Principal) else None)
+    if client is None:
+        raise LibraryError("a system folder needs the client whose library holds it",
+                           "client")
+    return cmd.CreateSystemFolder(client_id=client, name=body.name,
+                                  description=body.description, type=body.type)
 
 
 @router.get("/folders/{folder_id}/", response_model=FolderOut,
@@ -116,6 +133,8 @@ def update_folder(folder_id: UUID, body: FolderPatch, request: Request, caller: 
 @router.delete("/folders/{folder_id}/", status_code=204, response_class=Response,
                responses=problem_responses(403, 404),
                summary="Delete a folder (its tracks stay in the library)",
+               description="A system folder is deleted only by a sync2gear admin (403 for "
+               "the client's own users).",
                openapi_extra=rule_doc(cmd.DeleteFolder))
 def delete_folder(folder_id: UUID, request: Request, caller: CallerDep,
                   container: ContainerDep) -> Response:
@@ -167,6 +186,9 @@ class UploadResult(BaseModel):
     rejected: list[UploadOutcome]
 
 
+Tag = Annotated[str, Form(max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK]
+
+
 @router.post(
     "/upload/", status_code=201, response_model=UploadResult,
     responses=problem_responses(403, 404, 409, 413, 415, 422, 429),
@@ -175,15 +197,41 @@ class UploadResult(BaseModel):
     description="Files are checked by content, not by name. Each file is created, reported "
     "as a duplicate (same content already in the library), or rejected with a reason. If "
     "no file was created the answer is the first file's problem (4xx). Metadata and cover "
-    "art are read in the background: tracks start in status `processing`.",
+    "art are read in the background: tracks start in status `processing`.\n\n"
+    "Send the files as `files` (several) or as the seed's single `file`. `title` (one file "
+    "only), `artist` and `album` given here are the track's: tags read later do not "
+    "replace them. For large files over unreliable connections see the resumable "
+    "`/api/music/uploads/` (tus).",
     openapi_extra=rule_doc(cmd.UploadTracks),
 )
 def upload(
     request: Request, caller: CallerDep, container: ContainerDep, response: Response,
-    files: Annotated[list[UploadFile], File(description="audio files")],
+    files: Annotated[list[UploadFile] | None, File(description="audio files")] = None,
+    file: Annotated[UploadFile | None, File(description="one audio file (the seed's field)")
+                    ] = None,
     folder_id: Annotated[UUID | None, Form(description="folder to add them to")] = None,
+    folder: Annotated[UUID | None, Form(description="the same as `folder_id` (seed)")] = None,
+    title: Tag = "", artist: Tag = "", album: Tag = "",
 ) -> Any:
-    report = dispatch(request, container, caller, cmd.UploadTracks(tuple(files), folder_id))
+    sent = [*(files or []), *([file] if file is not None else [])]
+    if not sent:
+        return problem(422, "send the audio as `files` or `file`")
+    if folder_id and folder and folder_id != folder:
+        return problem(422, "`folder` and `folder_id` name different folders")
+    if title.strip() and len(sent) > 1:
+        return problem(422, "a `title` names one file: upload files with titles one by one")
+    command = cmd.UploadTracks(tuple(sent), folder_id or folder,
+                               tags=upload_tags(title=title, artist=artist, album=album))
+    return upload_answer(dispatch(request, container, caller, command), container, response)
+
+
+def upload_tags(**given: str) -> tuple[tuple[str, str], ...]:
+    """The non-empty tags given with an upload."""
+    return tuple((k, v.strip()) for k, v in given.items() if v and v.strip())
+
+
+def upload_answer(report: cmd.UploadReport, container: Container, response: Response) -> Any:
+    """The created tracks, or (none created) the first file's problem."""
     u = urls(container)
     result = UploadResult(created=[track_out(track_row(t), u) for t in report.created],
                           duplicates=[_outcome(r) for r in report.duplicates],
@@ -226,6 +274,17 @@ def get_file(track_id: UUID, principal: PrincipalDep, container: ContainerDep,
     container.wait_for_library(wait)
     row = container.library_view.get("library_tracks", track_id)
     return track_out(visible_row(principal, row, "track", track_id), urls(container))
+
+
+@router.get("/files/{track_id}/waveform/", response_model=WaveformOut,
+            responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ),
+            summary="A music file's waveform (404 until it has been measured)")
+def get_waveform(track_id: UUID, principal: PrincipalDep, container: ContainerDep,
+                 wait: WaitForPosition = None) -> WaveformOut:
+    container.wait_for_library(wait)
+    row = container.library_view.get("library_tracks", track_id)
+    return waveform_out(container.storage, visible_row(principal, row, "track", track_id),
+                        "track")
 
 
 class TrackPatch(BaseModel):

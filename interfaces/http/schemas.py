@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -66,6 +67,18 @@ class Page(BaseModel, Generic[T]):
     results: list[T]
 
 
+# Signs a stored key (with its content type) into an expiring URL: library_schemas.Urls.
+Sign = Callable[[str | None, str | None], str | None]
+
+
+def avatar_urls(key: str | None, thumbnail_key: str | None,
+                sign: Sign | None) -> dict[str, str | None]:
+    if sign is None:
+        return {}
+    return {"avatar_url": sign(key, None), "avatar_thumbnail_url": sign(thumbnail_key,
+                                                                         "image/jpeg")}
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -78,19 +91,29 @@ class UserOut(BaseModel):
     timezone: str
     is_active: bool
     last_login: datetime | None = None
+    avatar_url: str | None = Field(None, description="signed, expiring URL of the avatar")
+    avatar_thumbnail_url: str | None = Field(None, description="signed URL of its thumbnail "
+                                             "(JPEG, at most 300×300)")
 
     @classmethod
-    def of(cls, user: User) -> UserOut:
+    def of(cls, user: User, sign: Sign | None = None) -> UserOut:
         return cls(
             id=user.id, email=user.email, name=user.name, client_id=user.client_id,
             role=user.role.value, phone=user.phone, timezone=user.timezone,
             is_active=user.is_active, last_login=user.last_login,
+            **avatar_urls(user.avatar_key, user.avatar_thumbnail_key, sign),
         )
 
 
 class UserRow(UserOut):
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any], sign: Sign) -> UserRow:
+        """A row of the users read model, its avatar keys signed."""
+        return cls.model_validate(
+            {**row, **avatar_urls(row["avatar_key"], row["avatar_thumbnail_key"], sign)})
 
 
 class ClientOut(BaseModel):

@@ -14,6 +14,7 @@ from application.commands import playback as cmd
 from application.playback import zone_state
 from application.rules import TENANT_READ
 from domain.playback import PlaybackError
+from domain.sound import DUCKING_MODES, SOUND_DEFAULTS, SOUND_RANGES
 from domain.zone import Zone
 from infra.bootstrap import Container
 from interfaces.http.deps import (
@@ -28,6 +29,7 @@ from interfaces.http.deps import (
     set_position,
 )
 from interfaces.http.schemas import NO_NUL, ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
+from projections.playback import zone_row
 
 zones = APIRouter(prefix="/api/zones", tags=["zones"])
 playback = APIRouter(prefix="/api/playback", tags=["playback"])
@@ -38,6 +40,19 @@ Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
 Timezone = Annotated[str, Field(max_length=64, pattern=ONE_LINE, examples=["Europe/London"]),
                      ONE_LINE_CHECK]
 Volume = Annotated[int, Field(ge=0, le=100)]
+
+
+def _sound_doc(key: str) -> str:
+    """The documented range of a sound setting; the rule itself is the domain's."""
+    if key == "ducking":
+        return f"one of {', '.join(DUCKING_MODES)}; default {SOUND_DEFAULTS[key]}"
+    low, high = SOUND_RANGES[key]
+    return f"{low:g} to {high:g}; default {SOUND_DEFAULTS[key]:g}"
+
+
+# Types only: the ranges are checked by the zone (domain/sound.check_sound) -> 422.
+SoundNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Ducking = Annotated[str, Field(max_length=16, description=_sound_doc("ducking"))]
 
 
 class ZoneOut(BaseModel):
@@ -52,6 +67,11 @@ class ZoneOut(BaseModel):
     client: UUID
     fallback_folder_ids: list[UUID] = Field(
         default_factory=list, description="played when the zone's music schedules end")
+    crossfade_s: int = SOUND_DEFAULTS["crossfade_s"]
+    ducking: str = SOUND_DEFAULTS["ducking"]
+    duck_level: int = SOUND_DEFAULTS["duck_level"]
+    target_lufs: float = SOUND_DEFAULTS["target_lufs"]
+    announcement_lift_lu: float = SOUND_DEFAULTS["announcement_lift_lu"]
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -59,15 +79,6 @@ class ZoneOut(BaseModel):
 def _zone_out(row: dict[str, Any]) -> ZoneOut:
     fallback = (row.get("schedule") or {}).get("fallback_folder_ids", [])
     return ZoneOut(**{**row, "client": row["client_id"], "fallback_folder_ids": fallback})
-
-
-def _zone_row(zone: Zone) -> dict[str, Any]:
-    return {"id": zone.id, "name": zone.name, "description": zone.description,
-            "default_volume": zone.default_volume, "volume": zone.volume,
-            "timezone": zone.timezone, "is_active": zone.is_active,
-            "is_playing": zone.is_playing, "client_id": zone.client_id,
-            "schedule": {"fallback_folder_ids": zone.fallback_folder_ids},
-            "created_at": zone.created_on, "updated_at": zone.modified_on}
 
 
 class ZoneIn(BaseModel):
@@ -85,6 +96,17 @@ class ZonePatch(BaseModel):
     is_active: bool | None = None
     fallback_folder_ids: list[UUID] | None = Field(
         None, description="folders played when the zone's music schedules end (empty: stop)")
+    crossfade_s: SoundNumber | None = Field(
+        None, description=f"seconds two music tracks overlap, {_sound_doc('crossfade_s')}")
+    ducking: Ducking | None = None
+    duck_level: SoundNumber | None = Field(
+        None, description=f"music volume during announcements in duck mode, percent of its"
+                          f" own, {_sound_doc('duck_level')}")
+    target_lufs: SoundNumber | None = Field(
+        None, description=f"music loudness (LUFS), {_sound_doc('target_lufs')}")
+    announcement_lift_lu: SoundNumber | None = Field(
+        None, description=f"announcements this many LU above the music,"
+                          f" {_sound_doc('announcement_lift_lu')}")
 
 
 @zones.get("/", response_model=Page[ZoneOut], summary="List zones",
@@ -104,7 +126,7 @@ def create_zone(body: ZoneIn, request: Request, caller: CallerDep, container: Co
                 response: Response) -> ZoneOut:
     zone, position = dispatch(request, container, caller, cmd.CreateZone(**body.model_dump()))
     set_position(response, position)
-    return _zone_out(_zone_row(zone))
+    return _zone_out(zone_row(zone, queue=False))
 
 
 @zones.get("/{zone_id}/", response_model=ZoneOut, responses=problem_responses(404),
@@ -121,7 +143,7 @@ def update_zone(zone_id: UUID, body: ZonePatch, request: Request, caller: Caller
     zone, position = dispatch(request, container, caller, cmd.ChangeZone(
         zone_id, body.model_dump(exclude_none=True)))
     set_position(response, position)
-    return _zone_out(_zone_row(zone))
+    return _zone_out(zone_row(zone, queue=False))
 
 
 @zones.delete("/{zone_id}/", status_code=204, response_class=Response,
@@ -198,7 +220,7 @@ def _answer(container: Container, response: Response, result: tuple[Zone, int | 
             ) -> dict[str, Any]:
     zone, position = result
     set_position(response, position)
-    return state_body(zone_state(zone), container)
+    return state_body(zone_state(zone, container.loudness.for_zones([zone])), container)
 
 
 @playback.post("/play/", summary="Play folders (playlists) or tracks in a zone",

@@ -100,20 +100,24 @@ def media_path(url: str | None) -> str:
     return urlparse(url or "").path
 
 
-def audio_of(page: Page) -> dict[str, Any]:
-    """The player's <audio> element, with the page's clock at the moment read."""
-    state: dict[str, Any] = page.evaluate("""() => {
-        const a = document.querySelector('[data-testid=player-audio]');
+def audio_of(page: Page, role: str = "") -> dict[str, Any]:
+    """The player's audible <audio> element (the announcement while one plays, else
+    the music; `role` another), with the page's clock at the moment read."""
+    state: dict[str, Any] = page.evaluate("""(role) => {
+        const a = document.querySelector(role ? `audio[data-role=${role}]`
+                                              : 'audio[data-audible]');
         return {src: a.currentSrc || a.src, time: a.currentTime, paused: a.paused,
                 ready: a.readyState, now: Date.now()};
-    }""")
+    }""", role)
     return state
 
 
 def server_position_ms(state: dict[str, Any], now_ms: float) -> float:
     """Where the zone's music is at `now_ms` (epoch ms) by its state."""
     position = float(state["position_ms"])
-    if state["music_playing"] and not state["announcement"] and state["position_at"]:
+    ann = state["announcement"]
+    frozen = ann is not None and ann.get("ducking") != "duck"
+    if state["music_playing"] and not frozen and state["position_at"]:
         at = _epoch_ms(state["position_at"])
         position += now_ms - at
     return position

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, WebSocketRoute, expect, sync_playwright
 
-from tests.audio_factory import make_mp3
+from tests.audio_factory import make_mp3, mp3_bytes
 from tests.e2e.browser_support import (
     PASSWORD,
     Pages,
@@ -54,7 +54,7 @@ def test_pages_and_their_assets_are_served_outside_the_api_schema(client: TestCl
         assert client.get(bad).status_code == 404, bad
     paths = client.get("/api/openapi.json").json()["paths"]
     assert "/api/zones/" in paths
-    assert not [p for p in paths if not p.startswith("/api/")]
+    assert not [p for p in paths if not p.startswith("/api/") and p != "/metrics"]
 
 
 def assert_modules_resolve(client: TestClient, path: str, seen: set[str]) -> None:
@@ -118,6 +118,9 @@ def test_console_plays_a_zone_and_the_web_player_follows_it_through_an_announcem
                 assert pages.errors == [], pages.errors
 
 
+DRAWN = re.compile(r"^[1-9][0-9]*$")  # a waveform drawn from that many peaks
+
+
 def log_in(page: Page, email: str) -> None:
     page.goto("/")
     page.get_by_label("Email").fill(email)
@@ -140,6 +143,14 @@ def upload_song(page: Page, path: Path) -> None:
     expect(page.locator("tr[data-status=ready]")).to_contain_text("Browser Song",
                                                                    timeout=20_000)
     expect(page.get_by_test_id("folders")).to_contain_text("Morning (1)")
+    # Measured in the background too: its waveform shows in the list once known.
+
+    def waveform_listed() -> bool | None:
+        page.get_by_role("link", name="Morning (1)").click()
+        return page.get_by_test_id("track-waveform").count() == 1 or None
+    eventually(waveform_listed, timeout=20, interval=1.0,
+               what="the track's waveform in the library")
+    expect(page.get_by_test_id("track-waveform")).to_have_attribute("data-points", DRAWN)
 
 
 def start_zone(page: Page) -> None:
@@ -154,6 +165,7 @@ def start_zone(page: Page) -> None:
     later = eventually(lambda: _moved(bar, first), timeout=5, what="progress bar moving")
     assert 500 <= later - first <= 5000
     assert abs(float(bar.get_attribute("aria-valuemax") or 0) - 45_000) < 500
+    expect(card.get_by_test_id("now-waveform")).to_have_attribute("data-points", DRAWN)
 
 
 def _moved(bar: Any, first: float) -> float | None:
@@ -267,3 +279,87 @@ def other_views_render(page: Page, pages: Pages) -> None:
     expect(page.get_by_test_id("history").locator(".empty, li").first).to_be_visible()
     expect(page.get_by_test_id("plays").locator(".empty, tr").first).to_be_visible()
     pages.shot("9-console-history", "console")
+
+
+@pytest.mark.timeout(120)
+def test_a_ducking_zone_keeps_the_music_going_lower_under_an_announcement(
+        base_url: str) -> None:
+    """duck_level 20: during the announcement the music's gain is 0.2 of its level and
+    its position keeps advancing; after it, the music is back at full."""
+    with httpx.Client(base_url=base_url, timeout=20) as http:
+        _, auth = sign_up(http)
+        ids = seed(http, auth)
+        zone_id, ann_id = ids["zone"], ducking_setup(http, auth, ids)
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            pages = Pages(browser, base_url)
+            with closing(browser), pages.on_failure():
+                player = pages.open("player")
+                code = http.post(f"/api/zones/{zone_id}/pairing-code/", headers=auth)
+                pair_player(player, code.json()["code"])
+                played = http.post("/api/playback/play/", headers=auth, json={
+                    "zone_id": zone_id, "folder_ids": [ids["folder"]]})
+                assert played.status_code == 200, played.text
+                state = follows_music(player, http, auth, zone_id)
+                full = eventually(lambda: steady(player), timeout=5, what="a steady gain")
+                print(f"music gain {full:.3f} (volume {state['volume']} % × its loudness gain)")
+
+                interrupted_at = server_position_ms(state, time.time() * 1000)
+                interrupted = http.post(f"/api/announcements/{ann_id}/play-instant/",
+                                        headers=auth, json={"zone_ids": [zone_id]})
+                assert interrupted.status_code == 200, interrupted.text
+                assert interrupted.json()[0]["announcement"]["ducking"] == "duck"
+                eventually(lambda: near(gains(player)["music"], 0.2 * full), timeout=4,
+                           interval=0.05, what="music ducked to 20 %")
+                before = audio_of(player, "music")
+                time.sleep(1.0)
+                during = audio_of(player, "music")
+                assert not during["paused"] and during["time"] - before["time"] >= 0.7
+                assert media_path(during["src"]) == media_path(state["current"]["url"])
+                assert near(gains(player)["music"], 0.2 * full)
+                announcement = audio_of(player, "announcement")
+                assert not announcement["paused"] and announcement["time"] > 0
+                assert gains(player)["announcement"] > 0
+
+                eventually(lambda: near(gains(player)["music"], full), timeout=8,
+                           interval=0.1, what="music back at full after the announcement")
+                after = follows_music(player, http, auth, zone_id)
+                assert after["announcement"] is None
+                moved = server_position_ms(after, time.time() * 1000) - interrupted_at
+                assert moved >= 4_500, moved  # the music went on under the 5 s announcement
+                assert pages.errors == [], pages.errors
+
+
+def ducking_setup(http: httpx.Client, auth: dict[str, str], ids: dict[str, str]) -> str:
+    """A 40 s song in the folder, a 5 s announcement, and the zone set to duck to 20 %."""
+    song = http.post("/api/music/upload/", headers=auth, data={"folder_id": ids["folder"]},
+                     files=[("files", ("song.mp3", mp3_bytes(40.0), "audio/mpeg"))])
+    ann = http.post("/api/announcements/upload/", headers=auth, data={"title": "Sale"},
+                    files=[("file", ("sale.mp3", mp3_bytes(5.0, freq=660), "audio/mpeg"))])
+    patched = http.patch(f"/api/zones/{ids['zone']}/", headers=auth,
+                         json={"ducking": "duck", "duck_level": 20})
+    for response in (song, ann):
+        assert response.status_code == 201, response.text
+    assert patched.status_code == 200, patched.text
+    http.get("/api/music/files/", headers={**auth, "X-Wait-For-Position": song.headers[
+        "X-Event-Position"]})
+    http.get("/api/announcements/", headers={**auth, "X-Wait-For-Position": ann.headers[
+        "X-Event-Position"]})
+    return str(ann.json()["id"])
+
+
+def gains(page: Page) -> dict[str, float]:
+    values: dict[str, float] = page.evaluate("() => window.s2gPlayer.gains()")
+    return values
+
+
+def steady(page: Page) -> float | None:
+    """The music's gain once it holds still (the zone volume times the track's
+    loudness gain, as the device got them)."""
+    first = gains(page)["music"]
+    time.sleep(0.2)
+    return first if first > 0 and near(gains(page)["music"], first, 0.001) else None
+
+
+def near(value: float, expected: float, tolerance: float = 0.02) -> bool:
+    return abs(value - expected) <= tolerance

@@ -31,7 +31,7 @@ def test_ready_names_a_projection_runner_that_keeps_failing_while_health_stays_o
     with httpx.Client(base_url=base, timeout=15) as http:
         body = _until(http, lambda r: r.status_code == 200, "ready")
         runners = body["checks"]["runners"]
-        assert {"zone_history", "zones_view", "playback-ticker"} <= set(runners)
+        assert {"zone_history", "zones_view_v2", "playback-ticker"} <= set(runners)
         assert all(r["state"] in ("starting", "standby", "running") for r in runners.values())
         with psycopg.connect(own_database, autocommit=True) as conn:
             conn.execute("DROP TABLE zone_history")  # its runner cannot write any more

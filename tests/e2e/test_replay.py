@@ -209,7 +209,7 @@ def test_replay_catches_up_with_a_moving_live_view_and_reports_exactly_a_corrupt
     schedule_id, moved = uuid.UUID(store.schedule_id), []
     store.start_runners()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("UPDATE schedules SET name = 'Tampered' WHERE id = %s", (schedule_id,))
+        conn.execute("UPDATE schedules_v2 SET name = 'Tampered' WHERE id = %s", (schedule_id,))
 
     def meanwhile(name: str, events: int, position: int, target: int) -> None:
         """After the first page, the live view moves on (the schedule is switched)."""
@@ -223,12 +223,13 @@ def test_replay_catches_up_with_a_moving_live_view_and_reports_exactly_a_corrupt
                         on_progress=meanwhile)
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("UPDATE schedules SET name = 'Day music' WHERE id = %s", (schedule_id,))
+            conn.execute("UPDATE schedules_v2 SET name = 'Day music' WHERE id = %s",
+                         (schedule_id,))
     views = {v.name: v for v in report.views}
     schedules, library = views["schedules_view"], views["library_view"]
     assert (schedules.position, schedules.verified, library.differences) == (moved[0], True, 0)
     (check,) = [t for t in schedules.tables if t.differences]
-    assert (check.table, check.live_only, check.rebuilt_only) == ("schedules", 1, 1)
+    assert (check.table, check.live_only, check.rebuilt_only) == ("schedules_v2", 1, 1)
     sides: dict[str, Any] = dict(check.samples)
     assert sides["live"]["id"] == sides["rebuilt"]["id"] == schedule_id
     assert (sides["live"]["name"], sides["rebuilt"]["name"]) == ("Tampered", "Day music")
@@ -261,11 +262,11 @@ def test_in_place_replay_refuses_a_running_projection_then_repairs_the_live_view
     container, url = store.container, store.container.database_url
     store.stop_runners()
     with psycopg.connect(url, autocommit=True) as runner:  # as a runner holds its lock
-        runner.execute("SELECT pg_advisory_lock(%s)", (leader_lock_key("schedules_view"),))
+        runner.execute("SELECT pg_advisory_lock(%s)", (leader_lock_key("schedules_view_v2"),))
         with pytest.raises(RunnersActive, match="schedules_view"):
             replay(container, in_place=True, views=["schedules_view", "live_zone_state"])
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("UPDATE schedules SET name = 'Tampered'")
+        conn.execute("UPDATE schedules_v2 SET name = 'Tampered'")
         conn.execute("DELETE FROM live_zone_state_tracking")
     report = replay(container, in_place=True, views=["schedules_view", "live_zone_state"])
     assert report.advanced == {"live_zone_state": container.playback.recorder

@@ -113,7 +113,7 @@ def test_sigterm_stops_the_projection_runners_within_ten_seconds_while_one_waits
         listed = http.get("/api/zones/", headers={
             **auth, "X-Wait-For-Position": first.headers["X-Event-Position"]})
         assert listed.status_code == 200, listed.text  # the runners are up and working
-        locker("playback_zones", "ACCESS EXCLUSIVE")
+        locker("playback_zones_v2", "ACCESS EXCLUSIVE")
         assert http.post("/api/zones/", json={"name": "Second"},
                          headers=auth).status_code == 201
         wait_for_a_lock_wait(own_database)  # the zones view's runner, writing it

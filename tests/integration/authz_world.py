@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,13 @@ class World:
             path.name, path.read_bytes(), "audio/wav"), folder_id)
         wait_for_track(self.http, self.owner, track["id"], position)
         return str(track["id"])
+
+    def wait_measured(self, url: str, timeout: float = 30) -> None:
+        """Until the background job has measured the item (loudness, waveform)."""
+        deadline = time.monotonic() + timeout
+        while not self.http.get(url, headers=self.owner.auth).json().get("has_waveform"):
+            assert time.monotonic() < deadline, f"{url} was not measured in {timeout} s"
+            time.sleep(0.1)
 
     def new_announcement(self) -> str:
         self.made += 1
@@ -166,6 +174,8 @@ def build_world(http: TestClient, container: Container, tmp: Path,
     ids["folder"] = world.new_folder()
     ids["track"] = world.new_track(ids["folder"])
     ids["announcement"] = world.new_announcement()
+    world.wait_measured(f"/api/music/files/{ids['track']}/")  # so both have waveforms
+    world.wait_measured(f"/api/announcements/{ids['announcement']}/")
     ids["schedule"] = world.new_schedule()
     other = world.accounts["other_client"]
     ids["other_client_zone"] = str(http.post("/api/zones/", json={"name": "Theirs"},

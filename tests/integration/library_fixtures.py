@@ -70,10 +70,12 @@ def fetch(client: TestClient, url: str, **headers: str) -> httpx.Response:
     return client.get(local_path(url), headers=headers)
 
 
-def stored_files(root: Path, client_id: str) -> set[Path]:
-    """Every file local storage holds for one client."""
+def stored_files(root: Path, client_id: str, *, waveforms: bool = False) -> set[Path]:
+    """Every file local storage holds for one client (waveforms, written by the
+    background job at its own pace, only when asked for)."""
     folder = root / "clients" / client_id
-    return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+    found = {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+    return found if waveforms else {p for p in found if p.parent.name != "waveforms"}
 
 
 def used_bytes(container: Container, account: Account) -> int:

@@ -47,6 +47,35 @@ def _ann_upload(w: World, who: str) -> Call:
     return {"files": {"file": body["files"][0][1]}, "data": {"title": "Hello"}}
 
 
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _tus_create(w: World, who: str, where: str = "music") -> Call:
+    return {"headers": {**TUS, "Upload-Length": "100"}}
+
+
+def _tus_upload(w: World, who: str, where: str = "music") -> Call:
+    """A fresh upload of the owner's client (a DELETE removes it), and tus headers."""
+    created = w.http.post(f"/api/{where}/uploads/", headers={
+        **w.headers("owner"), **TUS, "Upload-Length": "100"})
+    assert created.status_code == 201, created.text
+    return {"upload_id": created.headers["Location"].rstrip("/").rsplit("/", 1)[1],
+            "headers": {**TUS, "Upload-Offset": "0",
+                        "Content-Type": "application/offset+octet-stream"}}
+
+
+def _tus_examples() -> dict[str, Example]:
+    examples: dict[str, Example] = {}
+    for where in ("music", "announcements"):
+        base = f"/api/{where}/uploads/"
+        examples[f"OPTIONS {base}"] = lambda w, who: {}
+        examples[f"POST {base}"] = lambda w, who, where=where: _tus_create(w, who, where)
+        for method in ("HEAD", "PATCH", "DELETE"):
+            examples[f"{method} {base}{{upload_id}}/"] = (
+                lambda w, who, where=where: _tus_upload(w, who, where))
+    return examples
+
+
 I = "ids"  # noqa: E741 - short for the examples below
 EXAMPLES: dict[str, Example] = {
     "POST /api/auth/signup/": lambda w, who: {"json": {
@@ -58,6 +87,9 @@ EXAMPLES: dict[str, Example] = {
     "POST /api/auth/logout/": lambda w, who: {"json": {"refresh": w.fresh_refresh(who)}},
     "GET /api/auth/me/": lambda w, who: {},
     "PATCH /api/auth/me/": lambda w, who: {"json": {"phone": "123"}},
+    "POST /api/auth/me/avatar/": lambda w, who: {
+        "files": {"avatar": ("a.png", png(), "image/png")}},
+    "DELETE /api/auth/me/avatar/": lambda w, who: {},
     "POST /api/auth/change-password/": lambda w, who: {"json": {
         "old_password": w.accounts[who].password if who in USERS else "x",
         "new_password": w.accounts[who].password if who in USERS else "x"}},
@@ -166,7 +198,13 @@ EXAMPLES: dict[str, Example] = {
     "GET /api/reports/plays/": lambda w, who: {},
     "GET /api/health/": lambda w, who: {},
     "GET /api/ready/": lambda w, who: {},
+    "GET /metrics": lambda w, who: {},
+    "GET /api/music/files/{track_id}/waveform/": lambda w, who: {"track_id": w.ids["track"]},
+    "GET /api/announcements/{announcement_id}/waveform/": lambda w, who: {
+        "announcement_id": w.ids["announcement"]},
 }
+
+EXAMPLES.update(_tus_examples())
 
 MESSAGES: dict[str, dict[str, Any]] = {
     "pause": {}, "resume": {}, "next": {}, "previous": {}, "volume": {"volume": 33},
@@ -253,10 +291,12 @@ def _call(w: World, method: str, path: str, who: str) -> int:
     call = dict(EXAMPLES[f"{method} {path}"](w, who))
     url = call.pop("raw", None) or path.format(**{k: call.pop(k) for k in list(call)
                                                  if "{" + k + "}" in path})
-    response = w.http.request(method, url, headers=w.headers(who), **call)
+    headers = {**w.headers(who), **call.pop("headers", {})}
+    response = w.http.request(method, url, headers=headers, **call)
     assert response.status_code < 500 and response.status_code != 429, (
         f"{method} {path} as {who}: {response.status_code} {response.text}")
-    body = response.json() if "json" in response.headers.get("content-type", "") else None
+    body = response.json() if "json" in response.headers.get("content-type", "") \
+        and response.content else None  # a HEAD answer has no body
     if who in USERS and isinstance(body, dict) and isinstance(body.get("access"), str) \
             and path.endswith("change-password/"):
         # The caller's session carries on with the new pair.

@@ -63,12 +63,15 @@ def _state(zone: Zone) -> dict[str, Any]:
 
 
 def _next_release(monkeypatch: pytest.MonkeyPatch,
-                  upcast: Any = lambda state: state.update(crossfade_s=0)) -> None:
-    """Zone as the next release would have it: version 2, one attribute more, and an
-    upcast from version 1 (the class itself: eventsourcing redefines every event class
-    in an aggregate's subclass, which then no longer applies the stored events)."""
-    monkeypatch.setattr(Zone, "class_version", 2, raising=False)
-    monkeypatch.setattr(Zone, "upcast_v1_v2", staticmethod(upcast), raising=False)
+                  upcast: Any = lambda state: state.update(balance=0)) -> None:
+    """Zone as the next release would have it: one version more, one attribute more,
+    and an upcast from today's version (on the class itself: eventsourcing redefines
+    every event class in an aggregate's subclass, which then no longer applies the
+    stored events)."""
+    today = Zone.class_version
+    monkeypatch.setattr(Zone, "class_version", today + 1)
+    monkeypatch.setattr(Zone, f"upcast_v{today}_v{today + 1}", staticmethod(upcast),
+                        raising=False)
 
 
 def test_a_zone_loads_from_an_older_snapshot_through_its_upcast(
@@ -80,21 +83,22 @@ def test_a_zone_loads_from_an_older_snapshot_through_its_upcast(
     expected = _replayed(app, zone_id)
     # and it accepts commands, saved after the old events
     zone, _ = app.set_volume(CTX, None, zone_id, 33)
-    assert loaded.crossfade_s == 0  # type: ignore[attr-defined]
-    assert {**_state(loaded), "crossfade_s": None} == {**_state(expected), "crossfade_s": None}
+    assert loaded.balance == 0  # type: ignore[attr-defined]
+    assert {**_state(loaded), "balance": None} == {**_state(expected), "balance": None}
     assert zone.volume == 33 and zone.version == 131
 
 
 def test_a_snapshot_of_a_newer_release_is_skipped_and_the_zone_replayed(
         container: Container, caplog: pytest.LogCaptureFixture) -> None:
     zone_id = _snapshotted_zone(container.playback)
+    newer = Zone.class_version + 1
     _rewrite_snapshot(container, zone_id, lambda state: state.update(
-        class_version=3, crossfade_s=4))
+        class_version=newer, balance=4))
     app = _fresh(container)
     with caplog.at_level(logging.WARNING, logger="application.versions"):
         loaded = app.get_zone(zone_id)
     assert _state(loaded) == _state(_replayed(app, zone_id))
-    assert "replaying its events instead: version 3 of domain.zone:Zone" in caplog.text
+    assert f"replaying its events instead: version {newer} of domain.zone:Zone" in caplog.text
     zone, _ = app.set_volume(CTX, None, zone_id, 12)
     assert zone.volume == 12
 
@@ -105,9 +109,9 @@ def test_a_snapshot_whose_upcast_fails_is_skipped(
     _rewrite_snapshot(container, zone_id, lambda state: state.pop("queue"))
     app = _fresh(container)
     # an upcast that cannot read this snapshot (KeyError: it has no queue)
-    _next_release(monkeypatch, lambda state: state.update(crossfade_s=len(state["queue"])))
+    _next_release(monkeypatch, lambda state: state.update(balance=len(state["queue"])))
     loaded = app.repository.get(zone_id)
-    assert not hasattr(loaded, "crossfade_s")  # replayed from events: no snapshot state
+    assert not hasattr(loaded, "balance")  # replayed from events: no snapshot state
     assert loaded.version == 130 and loaded.volume == _replayed(app, zone_id).volume
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,10 +53,10 @@ EVENTS = int(os.environ.get("VIEW_MIGRATION_TEST_EVENTS", "12000"))
 CTX = CommandContext(Actor.system("view-migration-test"), "view-migration-test")
 
 
-class ZonesViewV2(PostgresZonesView):
+class ZonesViewNext(PostgresZonesView):
     """The next release's zones view: each zone's queue length in a column of its own."""
 
-    schema_version = 2
+    schema_version = PostgresZonesView.schema_version + 1
     ddl = (
         """CREATE TABLE IF NOT EXISTS {schema}.playback_zones (
             id uuid PRIMARY KEY, client_id uuid NOT NULL, name text NOT NULL,
@@ -64,6 +65,9 @@ class ZonesViewV2(PostgresZonesView):
             is_playing boolean NOT NULL, version integer NOT NULL, state jsonb NOT NULL,
             queue jsonb NOT NULL, queue_length integer NOT NULL, ends_at timestamptz,
             schedule jsonb NOT NULL DEFAULT '{{}}',
+            crossfade_s integer NOT NULL, ducking text NOT NULL, duck_level integer NOT NULL,
+            target_lufs double precision NOT NULL,
+            announcement_lift_lu double precision NOT NULL,
             created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS playback_zones_client_idx"
         " ON {schema}.playback_zones (client_id, name)",
@@ -83,7 +87,7 @@ class ZonesViewV2(PostgresZonesView):
             return [dict(r) for r in curs.fetchall()]
 
 
-NEXT_RELEASE: dict[type[PostgresView], type[PostgresView]] = {PostgresZonesView: ZonesViewV2}
+NEXT_RELEASE: dict[type[PostgresView], type[PostgresView]] = {PostgresZonesView: ZonesViewNext}
 
 
 @pytest.fixture
@@ -109,33 +113,45 @@ def test_version_1_keeps_every_relation_name_it_had() -> None:
         assert view.schema_version == 1
         assert (view.table_names(), tracking_table_name(projection, view)) == (tables, tracking)
         assert [view.versioned_sql(statement) for statement in view.ddl] == list(view.ddl)
+    # the zones view is at version 2 (issue 15: the zones' sound settings)
+    assert PostgresZonesView.table_names() == ("playback_zones_v2",)
+    assert tracking_table_name("zones_view", PostgresZonesView) == "zones_view_tracking_v2"
+    # issue 15: users' avatars; folders' and schedules' created_by, system folders
+    for view, projection in ((PostgresAccountsView, "accounts_view"),
+                             (PostgresLibraryView, "library_view"),
+                             (PostgresSchedulesView, "schedules_view")):
+        assert view.schema_version == 2
+        assert tracking_table_name(projection, view) == f"{projection}_tracking_v2"
+    assert PostgresSchedulesView.table_names() == ("schedules_v2",)
 
 
 def test_version_2_suffixes_the_tables_indexes_and_tracking_table_of_its_view() -> None:
-    assert ZonesViewV2.table_names() == ("playback_zones_v2",)
-    assert tracking_table_name("zones_view", ZonesViewV2) == "zones_view_tracking_v2"
-    assert ZonesViewV2.versioned_sql(ZonesViewV2.ddl[1]) == (
-        "CREATE INDEX IF NOT EXISTS playback_zones_client_idx_v2"
-        " ON {schema}.playback_zones_v2 (client_id, name)")
-    assert ZonesViewV2.versioned_sql(  # another view's table keeps its name
+    assert ZonesViewNext.table_names() == ("playback_zones_v3",)
+    assert tracking_table_name("zones_view", ZonesViewNext) == "zones_view_tracking_v3"
+    assert ZonesViewNext.versioned_sql(ZonesViewNext.ddl[1]) == (
+        "CREATE INDEX IF NOT EXISTS playback_zones_client_idx_v3"
+        " ON {schema}.playback_zones_v3 (client_id, name)")
+    assert ZonesViewNext.versioned_sql(  # another view's table keeps its name
         "SELECT * FROM {schema}.playback_zones JOIN {schema}.devices USING (id)") == (
-        "SELECT * FROM {schema}.playback_zones_v2 JOIN {schema}.devices USING (id)")
+        "SELECT * FROM {schema}.playback_zones_v3 JOIN {schema}.devices USING (id)")
 
 
 def test_a_fresh_database_has_the_relations_it_always_had(release: Any,
                                                            own_database: str) -> None:
     container = release("v1", start_projections=False)
     assert [(s.name, s.tracking_table) for s in container.specs] == [
-        (name, f"{name}_tracking") for name in (
-            "accounts_view", "library_view", "media_jobs", "zones_view", "live_zone_state",
-            "queue_cleanup", "devices_view", "schedules_view", "zone_history",
+        (name, f"{name}_tracking".replace("_v2_tracking", "_tracking_v2")) for name in (
+            "accounts_view_v2", "library_view_v2", "media_jobs", "zones_view_v2",
+            "live_zone_state", "queue_cleanup", "devices_view", "schedules_view_v2",
+            "zone_history",
             "session_state_accounts", "session_state_devices")]
     with psycopg.connect(own_database) as conn:
         found = {r[0] for r in conn.execute(
             "SELECT relname FROM pg_class JOIN pg_namespace n ON n.oid = relnamespace"
             " WHERE nspname = 'public' AND relkind IN ('r', 'i')")}
     assert RELATIONS | {"s2g_views", "s2g_views_pkey"} <= found
-    assert not {name for name in found if "_v2" in name or name.endswith("_v1")}
+    versioned = {name for name in found if re.search(r"_v\d+(_|$)", name)}
+    assert versioned <= RELATIONS  # only the current version of each view
 
 
 def test_a_release_that_changes_a_view_builds_it_beside_the_old_one_then_switches(
@@ -150,34 +166,34 @@ def test_a_release_that_changes_a_view_builds_it_beside_the_old_one_then_switche
                                             headers=auth).json()["id"]) for n in range(3)]
         _drive_zones(old, zone_ids, EVENTS)
         head = _caught_up(old)
-        v1_rows = _rows(own_database, "playback_zones")
+        v1_rows = _rows(own_database, "playback_zones_v2")
 
         new = release("v2", views=NEXT_RELEASE, start_projections=False)
         with TestClient(create_app(new)) as new_http:
             # Before its runners start: v2 exists, empty, and the release is not ready.
             waiting = new_http.get("/api/ready/")
             assert waiting.status_code == 503, waiting.text
-            assert waiting.json()["building"] == ["zones_view_v2"]
-            assert waiting.json()["checks"]["building"]["zones_view_v2"] == {
-                "view": "zones_view", "version": 2, "application": "playback",
+            assert waiting.json()["building"] == ["zones_view_v3"]
+            assert waiting.json()["checks"]["building"]["zones_view_v3"] == {
+                "view": "zones_view", "version": 3, "application": "playback",
                 "position": 0, "head": head, "behind": head}
             assert waiting.json()["down"] == []
-            assert _rows(own_database, "playback_zones_v2") == []
+            assert _rows(own_database, "playback_zones_v3") == []
 
             began = time.monotonic()
             new.start_projections()
             new.start_clock(("playback-ticker",))
             ready = _until_ready(new_http, old_http, auth)
             seconds = time.monotonic() - began
-            print(f"\nzones view v2: {head:,} events built in {seconds:.1f} s "
+            print(f"\nzones view v3: {head:,} events built in {seconds:.1f} s "
                   f"({head / seconds:,.0f}/s, the old release answering meanwhile)")
-            assert ready["building"] == [] and "zones_view_v2" in ready["checks"]["runners"]
+            assert ready["building"] == [] and "zones_view_v3" in ready["checks"]["runners"]
 
             # v2 holds what v1 holds, plus its new column; v1 was not touched.
-            assert _rows(own_database, "playback_zones") == v1_rows
-            assert _rows(own_database, "playback_zones_v2", exclude="queue_length") == v1_rows
+            assert _rows(own_database, "playback_zones_v2") == v1_rows
+            assert _rows(own_database, "playback_zones_v3", exclude="queue_length") == v1_rows
             assert all(r["queue_length"] == 6 for r in new.zones_view.longest_queues(10))
-            assert _tracking(own_database, "zones_view_tracking_v2") == head
+            assert _tracking(own_database, "zones_view_tracking_v3") == head
             _assert_progress_logged([r.getMessage() for r in caplog.records], head)
 
             # Both releases live: each keeps its own version up to date.
@@ -196,30 +212,30 @@ def test_a_release_that_changes_a_view_builds_it_beside_the_old_one_then_switche
             report = replay(checker, views=["zones_view"])
             (result,) = report.views
             assert (result.verified, result.differences) == (True, 0), result
-            assert [t.table for t in result.tables] == ["playback_zones_v2"]
+            assert [t.table for t in result.tables] == ["playback_zones_v3"]
 
             states = {(s.view, s.version): s
                       for s in new.view_versions.describe()}
-            v1, v2 = states[("zones_view", 1)], states[("zones_view", 2)]
+            v1, v2 = states[("zones_view", 2)], states[("zones_view", 3)]
             assert (v1.superseded, v1.current, v1.built, v1.lag) == (True, False, True, 0)
             assert (v2.superseded, v2.current, v2.built, v2.lag) == (False, True, True, 0)
-            assert v1.existing == ("playback_zones", "zones_view_tracking")
-            assert v2.existing == ("playback_zones_v2", "zones_view_tracking_v2")
-            assert [n for n, s in states.items() if s.superseded] == [("zones_view", 1)]
+            assert v1.existing == ("playback_zones_v2", "zones_view_tracking_v2")
+            assert v2.existing == ("playback_zones_v3", "zones_view_tracking_v3")
+            assert [n for n, s in states.items() if s.superseded] == [("zones_view", 2)]
 
             # v1 is dropped only on request, and not while an old runner leads it.
             with pytest.raises(SupersededInUse, match="zones_view"):
                 new.view_versions.drop_superseded()
-            assert _exists(own_database, "playback_zones")
+            assert _exists(own_database, "playback_zones_v2")
     old.close()
 
-    assert new.view_versions.drop_superseded() == ["playback_zones", "zones_view_tracking"]
-    assert not _exists(own_database, "playback_zones", "zones_view_tracking",
-                       "playback_zones_client_idx")
-    assert _exists(own_database, "playback_zones_v2", "zones_view_tracking_v2",
-                   "playback_zones_client_idx_v2", "zone_history", "zone_history_tracking")
+    assert new.view_versions.drop_superseded() == ["playback_zones_v2", "zones_view_tracking_v2"]
+    assert not _exists(own_database, "playback_zones_v2", "zones_view_tracking_v2",
+                       "playback_zones_client_idx_v2")
+    assert _exists(own_database, "playback_zones_v3", "zones_view_tracking_v3",
+                   "playback_zones_client_idx_v3", "zone_history", "zone_history_tracking")
     assert [(s.view, s.version) for s in new.view_versions.describe()
-            if s.view == "zones_view"] == [("zones_view", 2)]
+            if s.view == "zones_view"] == [("zones_view", 3)]
     assert new.view_versions.drop_superseded() == []
     with TestClient(create_app(new)) as new_http:
         assert new_http.get("/api/ready/").status_code == 200
@@ -275,7 +291,7 @@ def _until_ready(new_http: TestClient, old_http: TestClient, auth: dict[str, str
     the old release answers from the old version; the body of the first 200."""
     deadline = time.monotonic() + timeout
     while (ready := new_http.get("/api/ready/")).status_code == 503:
-        assert ready.json()["building"] == ["zones_view_v2"], ready.text
+        assert ready.json()["building"] == ["zones_view_v3"], ready.text
         listed = old_http.get("/api/zones/", headers=auth)
         assert listed.status_code == 200 and listed.json()["count"] == 3, listed.text
         assert time.monotonic() < deadline, ready.text
@@ -286,12 +302,12 @@ def _until_ready(new_http: TestClient, old_http: TestClient, auth: dict[str, str
 
 
 def _assert_progress_logged(messages: list[str], head: int) -> None:
-    """`zones_view v2: 12,006 events behind …`, `zones_view v2: 3,000/12,006 events,
-    9,000/s`, …, `zones_view v2: caught up at 12,006 (…)`."""
-    mine = [m for m in messages if m.startswith("zones_view v2: ")]
+    """`zones_view v3: 12,006 events behind …`, `zones_view v3: 3,000/12,006 events,
+    9,000/s`, …, `zones_view v3: caught up at 12,006 (…)`."""
+    mine = [m for m in messages if m.startswith("zones_view v3: ")]
     assert any(" events behind " in m for m in mine), messages
     assert any(f"/{head:,} events, " in m and m.endswith("/s") for m in mine), messages
-    assert any(m.startswith(f"zones_view v2: caught up at {head:,}") for m in mine), messages
+    assert any(m.startswith(f"zones_view v3: caught up at {head:,}") for m in mine), messages
 
 
 def _caught_up(container: Container, timeout: float = 120) -> int:
@@ -335,37 +351,32 @@ def _exists(url: str, *names: str) -> bool:
 # Today's names (issue 14): version 1 of every view keeps them, so existing databases
 # need no change at all.
 VERSION_1: dict[type[PostgresView], tuple[str, tuple[str, ...], str]] = {
-    PostgresAccountsView: ("accounts_view", ("accounts_clients", "accounts_users"),
-                           "accounts_view_tracking"),
-    PostgresLibraryView: ("library_view", ("library_folders", "library_tracks",
-                                           "library_announcements", "library_storage"),
-                          "library_view_tracking"),
-    PostgresZonesView: ("zones_view", ("playback_zones",), "zones_view_tracking"),
     PostgresDevicesView: ("devices_view", ("devices",), "devices_view_tracking"),
-    PostgresSchedulesView: ("schedules_view", ("schedules",), "schedules_view_tracking"),
     PostgresZoneHistoryView: ("zone_history", ("zone_history", "zone_plays"),
                               "zone_history_tracking"),
 }
 RELATIONS = {
-    "accounts_clients", "accounts_clients_pkey", "accounts_users", "accounts_users_pkey",
-    "accounts_users_client_idx", "accounts_view_tracking", "accounts_view_tracking_pkey",
+    "accounts_clients_v2", "accounts_clients_v2_pkey", "accounts_users_v2",
+    "accounts_users_v2_pkey", "accounts_users_client_idx_v2", "accounts_view_tracking_v2",
+    "accounts_view_tracking_v2_pkey",
     "devices", "devices_pkey", "devices_client_idx", "devices_hardware_idx",
     "devices_online_idx", "devices_view_tracking", "devices_view_tracking_pkey",
-    "library_announcements", "library_announcements_pkey",
-    "library_announcements_client_idx", "library_folders", "library_folders_pkey",
-    "library_folders_client_idx", "library_storage", "library_storage_pkey",
-    "library_storage_client_id_key", "library_tracks", "library_tracks_pkey",
-    "library_tracks_client_idx", "library_tracks_folder_idx", "library_tracks_search_idx",
-    "library_view_tracking", "library_view_tracking_pkey", "live_zone_state_tracking",
+    "library_announcements_v2", "library_announcements_v2_pkey",
+    "library_announcements_client_idx_v2", "library_folders_v2", "library_folders_v2_pkey",
+    "library_folders_client_idx_v2", "library_storage_v2", "library_storage_v2_pkey",
+    "library_storage_v2_client_id_key", "library_tracks_v2", "library_tracks_v2_pkey",
+    "library_tracks_client_idx_v2", "library_tracks_folder_idx_v2",
+    "library_tracks_search_idx_v2", "library_view_tracking_v2",
+    "library_view_tracking_v2_pkey", "live_zone_state_tracking",
     "live_zone_state_tracking_pkey", "media_jobs_tracking", "media_jobs_tracking_pkey",
-    "playback_zones", "playback_zones_pkey", "playback_zones_client_idx",
-    "playback_zones_ends_idx", "queue_cleanup_tracking", "queue_cleanup_tracking_pkey",
-    "schedules", "schedules_pkey", "schedules_client_idx", "schedules_zones_idx",
-    "schedules_view_tracking", "schedules_view_tracking_pkey",
+    "playback_zones_v2", "playback_zones_v2_pkey", "playback_zones_client_idx_v2",
+    "playback_zones_ends_idx_v2", "queue_cleanup_tracking", "queue_cleanup_tracking_pkey",
+    "schedules_v2", "schedules_v2_pkey", "schedules_client_idx_v2", "schedules_zones_idx_v2",
+    "schedules_view_tracking_v2", "schedules_view_tracking_v2_pkey",
     "session_state_accounts_tracking", "session_state_accounts_tracking_pkey",
     "session_state_devices_tracking", "session_state_devices_tracking_pkey",
     "zone_history", "zone_history_pkey", "zone_history_at_idx", "zone_history_tracking",
     "zone_history_tracking_pkey", "zone_plays", "zone_plays_pkey", "zone_plays_client_idx",
-    "zone_plays_open_idx", "zone_plays_zone_idx", "zones_view_tracking",
-    "zones_view_tracking_pkey",
+    "zone_plays_open_idx", "zone_plays_zone_idx", "zones_view_tracking_v2",
+    "zones_view_tracking_v2_pkey",
 }

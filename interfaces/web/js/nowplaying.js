@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { audible } from "./clock.js";
 import { fmtDuration, h } from "./dom.js";
+import { drawWaveform, waveformOf } from "./waveform.js";
 
 const covers = new Map();
 
@@ -29,13 +30,16 @@ export class NowPlaying {
     this.fill = h("div.fill");
     this.bar = h("div.bar", { role: "progressbar", "aria-valuemin": "0",
                               dataset: { testid: "now-progress" } }, this.fill);
+    this.wave = h("canvas.waveform", { width: 600, height: 36,
+                                       dataset: { testid: "now-waveform" } });
+    this.waveFor = undefined;
     this.elapsed = h("span.muted", {}, "0:00");
     this.total = h("span.muted", {}, "0:00");
     if (onSeek) this.bar.addEventListener("click", (e) => this.seek(e));
     this.el = h("div.now-playing", {},
       this.cover,
       h("div.meta", {}, this.banner, this.title, this.artist,
-        this.bar, h("div.times", {}, this.elapsed, this.total)));
+        this.wave, this.bar, h("div.times", {}, this.elapsed, this.total)));
     this.state = null;
     this.coverFor = undefined;
   }
@@ -50,6 +54,23 @@ export class NowPlaying {
     this.banner.textContent = ann ? `Announcement: ${ann.title}` : "";
     this.el.classList.toggle("paused", Boolean(track) && !state.music_playing && !ann);
     this.showCover(track);
+    this.showWaveform(ann ? ["announcement", ann.announcement_id] : ["track", track?.item_id]);
+  }
+
+  /** The audible item's waveform above the bar (drawn again only when it changes). */
+  showWaveform([kind, id]) {
+    const key = id ? `${kind}:${id}` : null;
+    if (key === this.waveFor && Number(this.wave.dataset.points) > 0) return;
+    this.waveFor = key;
+    waveformOf(kind, id).then((data) => {
+      if (this.waveFor !== key) return;
+      drawWaveform(this.wave, data);
+      if (!data && id) {  // not measured yet: the background job may be at it now
+        setTimeout(() => {
+          if (this.waveFor === key) this.showWaveform([kind, id]);
+        }, 2000);
+      }
+    });
   }
 
   showCover(track) {

@@ -1,17 +1,21 @@
 // The web player: paired with a code, it is a device of that zone. It plays what the
-// zone's live state says through one <audio> element, at the server's position,
-// switches to announcements and back, reports heartbeats and ended items, and
-// reconnects on its own.
+// zone's live state says at the server's position, each <audio> element through its
+// own gain (mixer.js): the track's loudness gain times the zone volume, crossfades
+// into the next track, and announcements that duck the music or pause it. It
+// reports heartbeats and ended items, and reconnects on its own.
 
 import { api } from "./api.js";
-import { ServerClock, audible } from "./clock.js";
+import { ServerClock, audible, handoverAt, musicTarget, parseTime } from "./clock.js";
 import { toast } from "./dom.js";
 import { ZoneSocket } from "./live.js";
+import { Channel, dbGain } from "./mixer.js";
 import { NowPlaying } from "./nowplaying.js";
 
 const KEY = "s2g.player.device";
 const DRIFT_MS = 1000;       // correct the audio when it is further off than this
 const HEARTBEAT_MS = 10000;  // presence lives for 30 s on the server
+const DUCK_RAMP_MS = 500;    // the music goes down (and back up) this fast around speech
+const PRELOAD_MS = 5000;     // the next track is loaded this long before a crossfade
 const $ = (id) => document.getElementById(id);
 
 const stored = {
@@ -28,16 +32,21 @@ function hardwareId() {
 class Player {
   constructor(device) {
     this.device = device;
-    this.audio = $("audio");
     this.clock = new ServerClock();
+    this.context = new AudioContext();
+    const channel = (id) => new Channel(this.context, $(id), this.clock);
+    this.music = channel("music-a");  // the current track
+    this.spare = channel("music-b");  // the next one in a crossfade (or the last, fading out)
+    this.speech = channel("announcement");
     this.state = null;
-    this.item = null;  // what the audio element holds, and the play it belongs to
     this.view = new NowPlaying();
     $("now-playing").replaceChildren(this.view.el);
     $("device-name").textContent = device.name;
-    this.audio.addEventListener("ended", () => this.ended());
-    this.audio.addEventListener("loadedmetadata", () => this.sync());
-    this.audio.addEventListener("error", () => this.mediaError());
+    for (const ch of [this.music, this.spare, this.speech]) {
+      ch.audio.addEventListener("ended", () => this.ended(ch));
+      ch.audio.addEventListener("loadedmetadata", () => this.sync());
+      ch.audio.addEventListener("error", () => this.mediaError(ch));
+    }
     this.socket = new ZoneSocket(device.zoneId, {
       token: async () => this.device.token, clock: this.clock, pingEveryMs: HEARTBEAT_MS,
       onState: (state) => { this.state = state; this.sync(); },
@@ -55,72 +64,177 @@ class Player {
     this.socket.stop();
     clearInterval(this.timer);
     clearInterval(this.ticker);
-    this.audio.pause();
-    this.audio.removeAttribute("src");
-    this.audio.load();
+    clearTimeout(this.handoverTimer);
+    for (const ch of [this.music, this.spare, this.speech]) ch.stop();
+    this.context.close();
   }
 
-  /** Make the audio element match what the zone should sound like now. */
+  /** Current gains of the music, next-track and announcement nodes (for tests). */
+  gains() {
+    return { music: this.music.gain, next: this.spare.gain, announcement: this.speech.gain };
+  }
+
+  /** Make the audio elements match what the zone should sound like now. */
   sync() {
     const state = this.state;
     if (!state) return;
     $("zone-name").textContent = state.name || "";
     this.view.show(state);
-    this.audio.volume = Math.min(Math.max((state.volume ?? 100) / 100, 0), 1);
-    const target = audible(state, this.clock.now());
+    if (this.context.state === "suspended") {  // no user gesture yet: ask for one
+      $("start-audio").hidden = false;
+      this.context.resume().then(() => { $("start-audio").hidden = true; }, () => {});
+    }
+    const now = this.clock.now();
+    const speech = state.announcement ? audible(state, now) : null;
+    this.syncSpeech(state, speech);
+    this.syncMusic(state, musicTarget(state, now), now);
+    this.music.audio.dataset.role = "music";
+    this.spare.audio.dataset.role = "next";
+    const main = speech ? this.speech : this.music;  // what the zone mainly sounds like
+    for (const ch of [this.music, this.spare, this.speech]) {
+      ch.audio.toggleAttribute("data-audible", ch === main);
+    }
+  }
+
+  /** The zone volume times the item's loudness gain. */
+  level(state, item) {
+    const volume = Math.min(Math.max((state.volume ?? 100) / 100, 0), 1);
+    return volume * dbGain(item?.gain_db ?? 0);
+  }
+
+  syncSpeech(state, target) {
     if (!target) {
-      this.audio.pause();
+      this.speech.stop();
       return;
     }
-    // An announcement is a new item each time it starts; a track is the same file
-    // whatever the state around it (pause, seek, volume) does.
-    const identity = `${target.kind}:${target.mediaKey}` +
-      (target.kind === "announcement" ? `:${state.play_seq}` : "");
-    if (identity !== this.item?.identity) {
-      this.audio.src = target.url;
-      this.audio.currentTime = target.positionMs / 1000;  // applied once it loads
-    }
-    this.item = { identity, kind: target.kind, playSeq: state.play_seq,
-                  queuePosition: state.queue_position };
-    this.follow(target);
+    // An announcement is a new item each time it starts (the same file may repeat).
+    this.speech.load(`announcement:${target.mediaKey}:${state.play_seq}`, target.url,
+                     target.positionMs);
+    this.speech.plan([{ value: this.level(state, target.item), at: null, ramp: 50 }]);
+    follow(this.speech.audio, target);
   }
 
-  follow(target) {
-    const audio = this.audio;
-    if (audio.readyState >= HTMLMediaElement.HAVE_METADATA && !audio.seeking) {
-      const drift = Math.abs(audio.currentTime * 1000 - target.positionMs);
-      const atEnd = audio.ended && target.positionMs >= target.durationMs - DRIFT_MS;
-      if (drift > DRIFT_MS && !atEnd) audio.currentTime = target.positionMs / 1000;
+  syncMusic(state, target, now) {
+    if (!target) {
+      this.music.stop();
+      this.spare.stop();
+      return;
     }
-    if (!target.playing) {
-      audio.pause();
-    } else if (audio.paused && !audio.ended) {
-      audio.play().then(() => { $("start-audio").hidden = true; }, (e) => {
-        if (e.name === "NotAllowedError") $("start-audio").hidden = false;
-      });
+    // A track is the same file whatever the state around it (pause, seek, volume) does.
+    const identity = `music:${target.mediaKey}`;
+    if (identity !== this.music.identity && identity === this.spare.identity) {
+      [this.music, this.spare] = [this.spare, this.music];  // the crossfade's track took over
     }
+    if (identity !== this.music.identity) this.music.fadeIn = null;
+    this.music.load(identity, target.url, target.positionMs);
+    const handover = this.crossfade(state, now);
+    this.music.plan(this.musicPlan(state, handover, now));
+    follow(this.music.audio, target);
   }
 
-  /** The item we were playing ended: tell the zone (it moves on once, whoever reports).
+  /** The music's gain: full, ducked around a ducking announcement, faded into and
+   * out of by a crossfade. */
+  musicPlan(state, handover, now) {
+    const full = this.level(state, state.current);
+    const fadeIn = this.music.fadeIn;
+    const steps = [fadeIn && now < fadeIn.at + fadeIn.ramp
+      ? { value: full, ...fadeIn } : { value: full, at: null, ramp: 100 }];
+    const ann = state.announcement;
+    if (ann?.ducking === "duck") {
+      const start = parseTime(ann.started_at);
+      steps[0] = { value: full * (state.sound?.duck_level ?? 100) / 100, at: start,
+                   ramp: DUCK_RAMP_MS };
+      if (!state.pending_announcements?.length) {
+        steps.push({ value: full, at: start + ann.duration_ms, ramp: DUCK_RAMP_MS });
+      }
+    }
+    if (handover) steps.push({ value: 0, ...handover });
+    return steps;
+  }
+
+  /** Crossfade: from the handover the next track plays on the spare element, fading
+   * in while the current one fades out. Returns the fade-out ({at, ramp}) if any. */
+  crossfade(state, now) {
+    const spare = this.spare;
+    if (spare.fadeEnd && now < spare.fadeEnd) return null;  // the last track fading out
+    spare.fadeEnd = 0;
+    const next = state.next;
+    const at = handoverAt(state);
+    const fade = Math.min((state.sound?.crossfade_s || 0) * 1000,
+                          Math.floor(state.current.duration_ms / 2));
+    if (!fade || !next || Number.isNaN(at) || state.announcement?.ducking === "pause"
+        || next.media_key === state.current.media_key || now < at - PRELOAD_MS) {
+      spare.stop();
+      return null;
+    }
+    spare.load(`music:${next.media_key}`, next.url, Math.max(0, now - at));
+    spare.fadeIn = { at, ramp: fade };
+    spare.fadeEnd = 0;
+    spare.plan([{ value: 0, at: null, ramp: 0 }, { value: this.level(state, next), at,
+                                                     ramp: fade }]);
+    clearTimeout(this.handoverTimer);
+    if (now < at) {
+      spare.audio.pause();
+      this.handoverTimer = setTimeout(() => this.sync(), at - now);
+    } else {
+      follow(spare.audio, { positionMs: now - at, durationMs: next.duration_ms, playing: true });
+      this.music.fadeEnd = at + fade;  // once swapped, the old track fades out till then
+      this.reportHandover(state);
+    }
+    return { at, ramp: fade };
+  }
+
+  /** The next track took over by the clock: say so once (the zone moves on once). */
+  reportHandover(state) {
+    const key = `${state.play_seq}:${state.queue_position}`;
+    if (this.handedOver === key) return;
+    this.handedOver = key;
+    this.socket.send({ type: "ended", play_seq: state.play_seq,
+                       queue_position: state.queue_position });
+  }
+
+  /** An element's item ended: tell the zone (it moves on once, whoever reports).
    * Only while the zone agrees it is near its end: if the zone already moved on to
-   * the same file again (a one-track loop), that new play must not be cut short. */
-  ended() {
-    const item = this.item;
-    const target = audible(this.state, this.clock.now());
-    if (!item || !target || target.positionMs < target.durationMs - 2 * DRIFT_MS) {
+   * the same file again (a one-track loop), that new play must not be cut short.
+   * Music under a ducking announcement moves on by the server's clock. */
+  ended(channel) {
+    const state = this.state;
+    const now = this.clock.now();
+    let target = null;
+    if (channel === this.speech && state?.announcement) target = audible(state, now);
+    if (channel === this.music && state && !state.announcement) target = musicTarget(state, now);
+    if (!target || target.positionMs < target.durationMs - 2 * DRIFT_MS) {
       this.sync();
       return;
     }
-    const report = { type: "ended", play_seq: item.playSeq };
-    if (item.kind === "music") report.queue_position = item.queuePosition;
+    const report = { type: "ended", play_seq: state.play_seq };
+    if (target.kind === "music") report.queue_position = state.queue_position;
     this.socket.send(report);
   }
 
   /** A signed URL may have expired: ask for a fresh state (fresh URLs), reload. */
-  mediaError() {
-    if (!this.audio.getAttribute("src")) return;
-    this.item = null;
+  mediaError(channel) {
+    if (!channel.audio.getAttribute("src")) return;
+    channel.identity = null;
     this.socket.send({ type: "sync" });
+  }
+}
+
+/** Keep `audio` at the target's position (within DRIFT_MS), playing or paused. */
+function follow(audio, target) {
+  if (audio.readyState >= HTMLMediaElement.HAVE_METADATA && !audio.seeking) {
+    const drift = Math.abs(audio.currentTime * 1000 - target.positionMs);
+    const atEnd = audio.ended && target.positionMs >= target.durationMs - DRIFT_MS;
+    if (drift > DRIFT_MS && !atEnd) audio.currentTime = target.positionMs / 1000;
+  }
+  if (!target.playing) {
+    audio.pause();
+  } else if (audio.paused && !audio.ended) {
+    audio.play().then(() => {
+      if (player?.context.state === "running") $("start-audio").hidden = true;
+    }, (e) => {
+      if (e.name === "NotAllowedError") $("start-audio").hidden = false;
+    });
   }
 }
 
@@ -176,9 +290,10 @@ $("pair-form").elements.name.value = stored.get()?.name || "Web player";
 $("unpair").addEventListener("click", () => forget("Unpaired."));
 $("start-audio").addEventListener("click", () => {
   $("start-audio").hidden = true;
-  player?.sync();
-  player?.audio.play().catch((e) => toast(e.message, "error"));
+  player?.context.resume().then(() => player?.sync(), (e) => toast(e.message, "error"));
 });
+// Read-only, for tests and debugging: the gains the player applies now.
+window.s2gPlayer = { gains: () => player?.gains() ?? null };
 
 const saved = stored.get();
 if (saved?.token && saved?.zoneId) start(saved); else showPairing();
