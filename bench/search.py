@@ -27,6 +27,7 @@ from bench.fixtures import tenant
 from bench.loadgen import wrk
 from infra.postgres import construct_view, eventsourcing_env
 from infra.postgres.library_view import PostgresLibraryView
+from infra.postgres.names import versioned, view_version
 from projections.library import LibraryProjection
 
 PAGE = 50  # the API's default page size
@@ -89,7 +90,8 @@ def _seed(view: PostgresLibraryView, client_id: uuid.UUID, words: Words,
           count: int) -> dict[str, float]:
     now = datetime.now(UTC)
     rows = [_track(client_id, words, now) for _ in range(count)]
-    table = sql.SQL("{}.library_tracks").format(sql.Identifier(view.datastore.schema))
+    name = versioned("library_tracks", view_version(PostgresLibraryView))  # the table of today
+    table = sql.SQL("{}.{}").format(sql.Identifier(view.datastore.schema), sql.Identifier(name))
     copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
         table, sql.SQL(", ").join(map(sql.Identifier, rows[0])))
     start = time.monotonic()
