@@ -60,6 +60,12 @@ def _ffmpeg(path: Path) -> None:
                    check=True)
 
 
+def _ffmpeg_meter(path: Path) -> None:
+    """FFmpeg's own loudness meter (C): integrated loudness and 4x true peak, no waveform."""
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path),
+                    "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"], check=True)
+
+
 def _ingest(path: Path) -> None:
     MutagenInspector().read_tags(path)
     found = AvAnalyzer().analyze(path)
@@ -85,6 +91,7 @@ def run(ctx: Context) -> list[Row]:
         path = _mp3(Path(tmp) / "music.mp3", seconds)
         plain = _timed(baseline, path, rounds)
         ingest = _timed(_ingest, path, rounds)
+        meter = _timed(_ffmpeg_meter, path, rounds) if shutil.which("ffmpeg") else None
     minutes = seconds / 60
     note = (f"{ingest / plain:.1f}x a plain decode ({baseline_name}: "
             f"{plain / minutes * 1000:.0f} ms per minute; ffmpeg CLI "
@@ -98,4 +105,10 @@ def run(ctx: Context) -> list[Row]:
         Row("ingest.baseline", f"baseline: {baseline_name} of the same file",
             per_s=round(minutes / plain, 1), p50_ms=round(plain / minutes * 1000, 1),
             note="minutes of audio per second in per_s"),
+        *([] if meter is None else [Row(
+            "ingest.ffmpeg_ebur128", "reference: FFmpeg's own loudness meter (ebur128,"
+            " true peak) on the same file", per_s=round(minutes / meter, 1),
+            p50_ms=round(meter / minutes * 1000, 1),
+            note=f"{meter / plain:.1f}x the plain decode: what measuring costs in C",
+            data={"ratio": round(meter / plain, 2)})]),
     ]

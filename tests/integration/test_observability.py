@@ -9,21 +9,27 @@ import re
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dramatiq
 import httpx
 import pytest
 import uvicorn
+from dramatiq.broker import MessageProxy
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.bootstrap import Container
 from infra.logs import configure_logging
+from infra.metrics import JobMetrics
 from infra.settings import Settings
 from interfaces.http.app import create_app
+from tests.audio_factory import make_wav
 from tests.integration.accounts_helpers import signup
 from tests.integration.conftest import free_port
+from tests.integration.library_fixtures import upload_track, wait_for_track
 
 DASHBOARD = Path(__file__).parents[2] / "infra" / "observability" / "grafana" / "dashboards"
 
@@ -103,6 +109,56 @@ def test_system_gauges_are_read_at_scrape_time(client: TestClient, container: Co
         during = scrape(client)
         assert value(during, "s2g_websocket_connections") \
             == value(samples, "s2g_websocket_connections") + 1
+
+
+def test_devices_jobs_and_the_scheduler_move_their_metrics(
+        client: TestClient, container: Container, tmp_path: Path) -> None:
+    owner = signup(client)
+    zone = client.post("/api/zones/", json={"name": "Shop"}, headers=owner.auth).json()
+    before = scrape(client)
+
+    code = client.post(f"/api/zones/{zone['id']}/pairing-code/", headers=owner.auth).json()
+    paired = client.post("/api/devices/pair/", json={
+        "code": code["code"], "device_id": f"hw-{uuid.uuid4().hex[:10]}", "name": "Speaker",
+        "device_type": "speaker"})
+    assert paired.status_code == 201, paired.text
+    device, token = paired.json()["device"], paired.json()["token"]
+    beat = client.post(f"/api/devices/{device['id']}/heartbeat/",
+                       headers={"Authorization": f"Bearer {token}"})
+    assert beat.status_code == 200, beat.text
+    container.wait_for_devices(int(beat.headers["X-Event-Position"]), timeout=10)
+
+    wav = make_wav(tmp_path / "metrics.wav", 1, freq=523)
+    track, position = upload_track(client, owner, (wav.name, wav.read_bytes(), "audio/wav"))
+    wait_for_track(client, owner, track["id"], position)
+    container.scheduler.tick()
+
+    after = scrape(client)
+    assert value(after, "s2g_devices") == value(before, "s2g_devices") + 1
+    assert value(after, "s2g_devices_online") == value(before, "s2g_devices_online") + 1
+    done = {"actor": "extract_metadata", "outcome": "ok"}
+    assert value(after, "s2g_jobs_total", **done) >= value(before, "s2g_jobs_total", **done) + 1
+    assert value(after, "s2g_scheduler_ticks_total") \
+        == value(before, "s2g_scheduler_ticks_total") + 1
+
+
+def test_failed_jobs_are_counted_as_retried_then_failed(client: TestClient,
+                                                       container: Container) -> None:
+    """dramatiq tells its middleware of each processed message; a job that raised is
+    `retried` while it has retries left, `failed` once they are spent."""
+    before = scrape(client)
+    metrics = JobMetrics()
+    broker = container.jobs.broker
+    for retries in (0, 8):
+        message = dramatiq.Message(queue_name="media", actor_name="extract_metadata",
+                                   args=(), kwargs={},
+                                   options={"retries": retries, "max_retries": 8})
+        metrics.after_process_message(broker, MessageProxy(message),
+                                      exception=RuntimeError("disk full"))
+    after = scrape(client)
+    for outcome in ("retried", "failed"):
+        key = {"actor": "extract_metadata", "outcome": outcome}
+        assert value(after, "s2g_jobs_total", **key) == value(before, "s2g_jobs_total", **key) + 1
 
 
 def test_a_lagging_view_reports_events_and_seconds_behind(container: Container) -> None:
