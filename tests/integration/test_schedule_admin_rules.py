@@ -166,6 +166,8 @@ EXPECTED_RULES: dict[tuple[str, str], str] = {
     ("/api/schedules/", "get"): "tenant-read",
     ("/api/schedules/", "post"): "client-member",
     ("/api/schedules/{schedule_id}/", "get"): "tenant-read",
+    ("/api/schedules/{schedule_id}/decisions/", "get"): "tenant-read",
+    ("/api/reports/summary/", "get"): "tenant-read",
     ("/api/schedules/{schedule_id}/", "patch"): "tenant-write",
     ("/api/schedules/{schedule_id}/", "delete"): "tenant-write",
     ("/api/schedules/{schedule_id}/toggle/", "post"): "tenant-write",

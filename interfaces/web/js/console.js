@@ -9,6 +9,7 @@ const VIEWS = {
   announcements: () => import("./announcements.js"),
   schedules: () => import("./schedules.js"),
   history: () => import("./history.js"),
+  reports: () => import("./reports.js"),
 };
 
 const $ = (id) => document.getElementById(id);

@@ -3,6 +3,7 @@
 
 import { allPages, command } from "./api.js";
 import { action, emptyState, h, replace } from "./dom.js";
+import { showDecisions } from "./decisions.js";
 
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const DAY_MS = 24 * 3600 * 1000;
@@ -22,7 +23,8 @@ export async function render(root) {
     } else if (!items.length) {
       replace(body, emptyState("No schedules yet."));
     } else {
-      replace(body, scheduleTable(items, names, load), weekView(items));
+      const decisions = h("div.decisions", { dataset: { testid: "schedule-decisions" } });
+      replace(body, scheduleTable(items, names, load, decisions), decisions, weekView(items));
     }
   }
   root.append(h("div.view-head", {}, h("h2", {}, "Schedules"), picker), body);
@@ -41,7 +43,7 @@ function when(s) {
 
 const hm = (time) => (time || "").slice(0, 5);
 
-function scheduleTable(items, names, reload) {
+function scheduleTable(items, names, reload, decisions) {
   const row = (s) => h("tr", { dataset: { scheduleId: s.id }, class: s.is_active ? "" : "inactive" },
     h("td", {}, s.name), h("td", {}, `${s.type} · ${s.mode}`), h("td", {}, when(s)),
     h("td", {}, (s.zone_ids || []).map((id) => names.get(id) || "?").join(", ")),
@@ -50,7 +52,9 @@ function scheduleTable(items, names, reload) {
                               on: { click: action(async () => {
                                 const done = await command(`/api/schedules/${s.id}/toggle/`);
                                 await reload(done.position);
-                              }) } }, s.is_active ? "Turn off" : "Turn on")));
+                              }) } }, s.is_active ? "Turn off" : "Turn on"),
+      h("button", { type: "button", class: "ghost",
+                    on: { click: action(() => showDecisions(decisions, s)) } }, "Decisions")));
   return h("table.list", {},
     h("thead", {}, h("tr", {}, ["Name", "What", "When", "Zones", "Priority", ""]
       .map((c) => h("th", {}, c)))),
