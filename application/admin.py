@@ -27,7 +27,7 @@ from domain.base import CommandContext, acting
 from domain.client import SUBSCRIPTION_FIELDS, Client
 from domain.user import User
 
-CONTACT_FIELDS = frozenset({"name", "email", "phone", "is_active"})
+CONTACT_FIELDS = frozenset({"name", "email", "phone", "timezone", "is_active"})
 PROFILE_FIELDS = frozenset({"name", "phone", "timezone"})
 
 
@@ -61,14 +61,15 @@ class AccountsAdmin:
     def create_client(
         self, ctx: CommandContext, *, name: str, email: str,
         phone: str = "", tier: Tier = Tier.BASIC, subscription_start: date | None = None,
-        subscription_end: date | None = None, max_devices: int = 5, max_storage_gb: int = 10,
+        subscription_end: date | None = None, timezone: str = "UTC", **limits: int | None,
     ) -> tuple[Client, int | None]:
-        """Register a client; its subscription starts today unless told otherwise."""
+        """Register a client; its subscription starts today unless told otherwise.
+        `limits` (max_devices, max_storage_gb, max_zones, max_schedules) override
+        the tier's; None or absent: the tier's default."""
         start = subscription_start or self.accounts.clock().date()
         return self._register_client(
             ctx, name=name, email=email, phone=phone, tier=tier, subscription_start=start,
-            subscription_end=subscription_end, max_devices=max_devices,
-            max_storage_gb=max_storage_gb,
+            subscription_end=subscription_end, timezone=timezone, **limits,
         )
 
     @retry_on_conflict
@@ -93,6 +94,8 @@ class AccountsAdmin:
         with acting(ctx):
             client.change_details(**_only(changes, CONTACT_FIELDS))
             client.change_subscription(**_only(changes, SUBSCRIPTION_FIELDS))
+            if client.lapsed_on is not None:  # a later end date renews it (an event)
+                client.review_subscription(self.accounts.clock())
             if "status" in changes:
                 client.change_status(SubscriptionStatus(changes["status"]))
         return client, last_position(self.accounts.save(client))

@@ -26,7 +26,7 @@ CLIENTS = (16, 64)
 
 def run(ctx: Context) -> list[Row]:
     api, hello = ctx.servers.api, ctx.servers.hello
-    owner = tenant(api.url)
+    owner = tenant(api.url, ctx.servers.admin_token)
     zones = playing_zones(api.url, owner, max(CLIENTS))
     bodies = [json.dumps({"zone_id": zone}) for zone in zones]
     next_url, hello_url = f"{api.url}/api/playback/next/", f"{hello.url}/hello/"

@@ -35,7 +35,7 @@ PAGE = 50  # the API's default page size
 
 def run(ctx: Context) -> list[Row]:
     api = ctx.servers.api
-    owner = tenant(api.url, tracks=0)
+    owner = tenant(api.url, ctx.servers.admin_token, tracks=0)
     count = ctx.size(100_000, 2_000)
     env = eventsourcing_env(ctx.servers.database_url, pool_size=1, max_overflow=0)
     view = construct_view(LibraryProjection.name, PostgresLibraryView, env)

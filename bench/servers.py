@@ -124,6 +124,19 @@ class Servers:
         }
 
     @cached_property
+    def admin_token(self) -> str:
+        """An access token of a sync2gear admin of this run (made with the CLI), which
+        lifts bench tenants' plan limits: a bench makes more zones than a plan allows."""
+        email, password = f"admin-{uuid.uuid4().hex[:8]}@bench.example.com", "bench-admin-pw"
+        subprocess.run([str(BIN / "sync2gear"), "create-user", "--email", email, "--name",
+                        "Bench admin", "--password", password, "--role", "admin"],
+                       env=self.env, check=True, capture_output=True)
+        answer = httpx.post(f"{self.api.url}/api/auth/login/",
+                            json={"email": email, "password": password}, timeout=30)
+        answer.raise_for_status()
+        return str(answer.json()["access"])
+
+    @cached_property
     def api(self) -> Server:
         """`sync2gear run` (API with in-process projections and worker), as `make run`."""
         return self._start_api(free_port(), "api")
@@ -136,8 +149,9 @@ class Servers:
         return self.api
 
     def _start_api(self, port: int, name: str) -> Server:
+        url = f"http://127.0.0.1:{port}"  # its media URLs point at itself (bench/sync.py)
         server = self._spawn([str(BIN / "sync2gear"), "run", "--port", str(port)],
-                             f"http://127.0.0.1:{port}", name, self.env)
+                             url, name, {**self.env, "PUBLIC_URL": url})
         wait_up(f"{server.url}/api/health/")
         return server
 

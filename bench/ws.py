@@ -138,7 +138,7 @@ class Clients:
 
 def run(ctx: Context) -> list[Row]:
     api, hello = ctx.servers.api, ctx.servers.hello
-    owner = tenant(api.url)
+    owner = tenant(api.url, ctx.servers.admin_token)
     rows = []
     for sockets, rounds in ((ctx.size(1000, 20), ctx.size(10, 3)),
                             (ctx.size(10_000, 60), ctx.size(4, 3))):

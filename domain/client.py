@@ -2,27 +2,57 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import event
 
-from domain.accounts import InvalidLimits, SubscriptionStatus, Tier
+from domain.accounts import (
+    AccountDisabled,
+    InvalidLimits,
+    SubscriptionStatus,
+    Tier,
+    valid_timezone,
+)
 from domain.base import EnumAttribute, TracedAggregate
+from domain.plan import LIMIT_FIELDS, Limit, effective_limits
+
+
+class SubscriptionExpired(AccountDisabled):
+    """The client's subscription ended: its users and devices may read, not command."""
 
 
 class Client(TracedAggregate):
+    # 2: max_zones and max_schedules overrides (None: the tier's default, as
+    # max_devices and max_storage_gb may now be), timezone, lapsed_on
+    class_version = 2
     tier = EnumAttribute(Tier)
     status = EnumAttribute(SubscriptionStatus)
 
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        # Clients before plans: their device and storage limits stay as they were set
+        # (overrides); zones and schedules follow the tier; UTC; never lapsed.
+        state.update(max_zones=None, max_schedules=None, timezone="UTC", lapsed_on=None)
+
     class Registered(TracedAggregate.Created):
+        # 2: limits may be None (the tier's default), max_zones, max_schedules, timezone
+        class_version = 2
         name: str
         email: str
         phone: str
         tier: str
         subscription_start: date | None
-        max_devices: int
-        max_storage_gb: int
+        max_devices: int | None
+        max_storage_gb: int | None
+        max_zones: int | None
+        max_schedules: int | None
+        timezone: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(max_zones=None, max_schedules=None, timezone="UTC")
 
     @event(Registered)
     def __init__(
@@ -32,8 +62,11 @@ class Client(TracedAggregate):
         phone: str,
         tier: str,
         subscription_start: date | None,
-        max_devices: int,
-        max_storage_gb: int,
+        max_devices: int | None,
+        max_storage_gb: int | None,
+        max_zones: int | None,
+        max_schedules: int | None,
+        timezone: str,
     ) -> None:
         self.name = name
         self.email = email
@@ -44,6 +77,10 @@ class Client(TracedAggregate):
         self.subscription_end: date | None = None
         self.max_devices = max_devices
         self.max_storage_gb = max_storage_gb
+        self.max_zones = max_zones
+        self.max_schedules = max_schedules
+        self.timezone = timezone
+        self.lapsed_on: date | None = None
         self.is_active = True
 
     @classmethod
@@ -55,19 +92,33 @@ class Client(TracedAggregate):
         phone: str = "",
         tier: Tier = Tier.BASIC,
         subscription_start: date | None = None,
-        max_devices: int = 5,
-        max_storage_gb: int = 10,
+        max_devices: int | None = None,
+        max_storage_gb: int | None = None,
+        max_zones: int | None = None,
+        max_schedules: int | None = None,
+        timezone: str = "UTC",
     ) -> Client:
-        _check_limits(max_devices, max_storage_gb)
+        """Limits left None follow the tier (`domain.plan`); a number overrides it."""
+        overrides = {"max_devices": max_devices, "max_storage_gb": max_storage_gb,
+                     "max_zones": max_zones, "max_schedules": max_schedules}
+        _check_limits(overrides)
         return cls(
             name=name.strip(),
             email=email,
             phone=phone,
             tier=_tier(tier).value,
             subscription_start=subscription_start,
-            max_devices=max_devices,
-            max_storage_gb=max_storage_gb,
+            timezone=valid_timezone(timezone),
+            **overrides,
         )
+
+    @property
+    def limits(self) -> dict[str, Limit]:
+        """The effective limits: each override, or the tier's default."""
+        return effective_limits(self.tier, {f: getattr(self, f) for f in LIMIT_FIELDS})
+
+    def limit(self, name: str) -> int:
+        return self.limits[name].value
 
     @property
     def can_log_in(self) -> bool:
@@ -77,10 +128,10 @@ class Client(TracedAggregate):
         changes: dict[str, Any]
 
     def change_details(self, **changes: Any) -> None:
-        """Change name, email, phone, tier, dates, limits or the active flag."""
+        """Change name, email, phone, timezone, tier, dates, limits or the active flag."""
         allowed = {
-            "name", "email", "phone", "tier", "subscription_start",
-            "subscription_end", "max_devices", "max_storage_gb", "is_active",
+            "name", "email", "phone", "timezone", "tier", "subscription_start",
+            "subscription_end", "is_active", *LIMIT_FIELDS,
         }
         unknown = set(changes) - allowed
         if unknown:
@@ -89,10 +140,9 @@ class Client(TracedAggregate):
             changes["tier"] = _tier(changes["tier"]).value
         if "name" in changes:
             changes["name"] = str(changes["name"]).strip()
-        _check_limits(
-            changes.get("max_devices", self.max_devices),
-            changes.get("max_storage_gb", self.max_storage_gb),
-        )
+        if "timezone" in changes:
+            changes["timezone"] = valid_timezone(changes["timezone"])
+        _check_limits(changes)
         changed = self._differing(changes)
         if changed:
             self._details_changed(changes=changed)
@@ -126,10 +176,7 @@ class Client(TracedAggregate):
             raise InvalidLimits(f"not subscription fields: {sorted(unknown)}")
         if "tier" in changes:
             changes["tier"] = _tier(changes["tier"]).value
-        _check_limits(
-            changes.get("max_devices", self.max_devices),
-            changes.get("max_storage_gb", self.max_storage_gb),
-        )
+        _check_limits(changes)
         if {"subscription_start", "subscription_end"} & set(changes):
             _check_period(
                 changes.get("subscription_start", self.subscription_start),
@@ -143,9 +190,51 @@ class Client(TracedAggregate):
     def _subscription_changed(self, changes: dict[str, Any]) -> None:
         self._assign(changes)
 
+    # -- the end of the subscription -------------------------------------------------
+
+    def local_date(self, now: datetime) -> date:
+        return now.astimezone(ZoneInfo(self.timezone)).date()
+
+    class SubscriptionLapsed(TracedAggregate.Event):
+        subscription_end: date
+        on: date  # the client's local date of the midnight it lapsed at
+
+    class SubscriptionRenewed(TracedAggregate.Event):
+        subscription_end: date | None
+
+    def review_subscription(self, now: datetime) -> bool:
+        """Lapse once the client's local date is past `subscription_end` (at its
+        local midnight), or lift a lapse the end date no longer justifies."""
+        today = self.local_date(now)
+        ended = self.subscription_end is not None and today > self.subscription_end
+        if ended and self.lapsed_on is None:
+            assert self.subscription_end is not None
+            self._lapsed(subscription_end=self.subscription_end, on=today)
+            return True
+        if not ended and self.lapsed_on is not None:
+            self._renewed(subscription_end=self.subscription_end)
+            return True
+        return False
+
+    @event(SubscriptionLapsed)
+    def _lapsed(self, subscription_end: date, on: date) -> None:
+        self.lapsed_on = on
+
+    @event(SubscriptionRenewed)
+    def _renewed(self, subscription_end: date | None) -> None:
+        self.lapsed_on = None
+
+    def check_may_command(self) -> None:
+        """Users and devices of a lapsed client read, but command nothing."""
+        if self.lapsed_on is not None:
+            raise SubscriptionExpired(
+                f"the subscription of {self.name} ended on {self.subscription_end}; "
+                "commands are suspended until it is renewed (reading still works)"
+            )
+
 
 SUBSCRIPTION_FIELDS = frozenset(
-    {"tier", "subscription_start", "subscription_end", "max_devices", "max_storage_gb"}
+    {"tier", "subscription_start", "subscription_end", *LIMIT_FIELDS}
 )
 # Upper bounds keep limits inside the read model's integer columns.
 MAX_DEVICES_LIMIT = 100_000
@@ -156,14 +245,19 @@ class InvalidSubscriptionPeriod(InvalidLimits):
     field = "subscription_end"
 
 
-def _check_limits(max_devices: int, max_storage_gb: int) -> None:
-    if max_devices < 0 or max_storage_gb < 0:
-        raise InvalidLimits("max_devices and max_storage_gb cannot be negative")
-    if max_devices > MAX_DEVICES_LIMIT or max_storage_gb > MAX_STORAGE_GB_LIMIT:
-        raise InvalidLimits(
-            f"max_devices is at most {MAX_DEVICES_LIMIT} and max_storage_gb at most "
-            f"{MAX_STORAGE_GB_LIMIT}"
-        )
+def _check_limits(overrides: dict[str, Any]) -> None:
+    """Overrides given (None clears one: the tier's default applies again)."""
+    for name in LIMIT_FIELDS:
+        value = overrides.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidLimits(f"{name} must be a whole number or null", field=name)
+        if value < 0:
+            raise InvalidLimits(f"{name} cannot be negative", field=name)
+        upper = MAX_STORAGE_GB_LIMIT if name == "max_storage_gb" else MAX_DEVICES_LIMIT
+        if value > upper:
+            raise InvalidLimits(f"{name} is at most {upper}", field=name)
 
 
 def _check_period(start: date | None, end: date | None) -> None:

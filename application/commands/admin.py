@@ -37,8 +37,12 @@ class CreateClient(Command[ClientResult]):
     tier: Tier = Tier.BASIC
     subscription_start: date | None = None
     subscription_end: date | None = None
-    max_devices: int = 5
-    max_storage_gb: int = 10
+    timezone: str = "UTC"
+    # Overrides of the tier's limits (None: the tier's default, domain.plan)
+    max_devices: int | None = None
+    max_storage_gb: int | None = None
+    max_zones: int | None = None
+    max_schedules: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,8 @@ def handlers(accounts: AccountsApplication) -> list[tuple[type[Any], Handler]]:
         return admin.create_client(
             ctx, name=c.name, email=c.email, phone=c.phone, tier=c.tier,
             subscription_start=c.subscription_start, subscription_end=c.subscription_end,
-            max_devices=c.max_devices, max_storage_gb=c.max_storage_gb)
+            timezone=c.timezone, max_devices=c.max_devices, max_storage_gb=c.max_storage_gb,
+            max_zones=c.max_zones, max_schedules=c.max_schedules)
 
     def create_user(c: CreateUser, g: Grant, ctx: CommandContext) -> UserResult:
         return admin.create_user(ctx, email=c.email, password=c.password, name=c.name,

@@ -24,6 +24,7 @@ from application.dispatch import Command
 from application.rules import ADMIN, STAFF_READ
 from domain.accounts import Role, SubscriptionStatus, Tier
 from domain.base import NotFound
+from domain.plan import effective_limits
 from domain.quota import GB
 from infra.bootstrap import Container
 from interfaces.http.admin_schemas import (
@@ -147,7 +148,8 @@ def _usage(container: Container, row: dict[str, Any]) -> ClientUsage:
         zones=container.zones_view.list_zones(client_id=cid, offset=0, limit=1).count,
         devices=devices, devices_online=online,
         storage_used_bytes=container.library_view.storage_by_client([cid])[cid],
-        storage_quota_bytes=row["max_storage_gb"] * GB,
+        storage_quota_bytes=effective_limits(
+            row["subscription_tier"], row)["max_storage_gb"].value * GB,
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from domain.accounts import Role, SubscriptionStatus, Tier
 from domain.client import MAX_DEVICES_LIMIT, MAX_STORAGE_GB_LIMIT
+from domain.plan import effective_limits
 from domain.quota import GB
 from interfaces.http.schemas import ONE_LINE, ONE_LINE_CHECK, ClientRow
 
@@ -23,6 +24,8 @@ Timezone = Annotated[str, Field(max_length=64, examples=["Europe/London"])]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 MaxDevices = Annotated[int, Field(ge=0, le=MAX_DEVICES_LIMIT, description="devices allowed")]
 MaxStorage = Annotated[int, Field(ge=0, le=MAX_STORAGE_GB_LIMIT, description="GB allowed")]
+MaxCount = Annotated[int, Field(ge=0, le=MAX_DEVICES_LIMIT)]
+LimitName = Literal["max_devices", "max_storage_gb", "max_zones", "max_schedules"]
 
 
 class ClientIn(BaseModel):
@@ -34,8 +37,12 @@ class ClientIn(BaseModel):
     subscription_tier: Tier = Tier.BASIC
     subscription_start: date | None = Field(None, description="defaults to today")
     subscription_end: date | None = None
-    max_devices: MaxDevices = 5
-    max_storage_gb: MaxStorage = 10
+    timezone: Timezone = "UTC"
+    # Overrides of the tier's limits; absent or null: the tier's default
+    max_devices: MaxDevices | None = None
+    max_storage_gb: MaxStorage | None = None
+    max_zones: MaxCount | None = None
+    max_schedules: MaxCount | None = None
 
     def command_fields(self) -> dict[str, Any]:
         fields = self.model_dump()
@@ -59,12 +66,19 @@ class ClientPatch(BaseModel):
     subscription_end: date | None = None
     max_devices: MaxDevices | None = None
     max_storage_gb: MaxStorage | None = None
+    max_zones: MaxCount | None = None
+    max_schedules: MaxCount | None = None
+    reset_limits: list[LimitName] = Field(
+        default_factory=list, description="overrides to remove: the tier's default applies")
+    timezone: Timezone | None = None
     is_active: bool | None = None
 
     def changes(self) -> dict[str, Any]:
         nullable = {"subscription_start", "subscription_end"}
         sent = self.model_dump(exclude_unset=True)
+        resets = sent.pop("reset_limits", [])
         changes = {k: v for k, v in sent.items() if v is not None or k in nullable}
+        changes.update(dict.fromkeys(resets))
         renamed = {"subscription_tier": "tier", "subscription_status": "status"}
         return {renamed.get(k, k): v for k, v in changes.items()}
 
@@ -97,7 +111,7 @@ class ClientStorage(BaseModel):
     @classmethod
     def of(cls, row: dict[str, Any], used: int) -> ClientStorage:
         """A client's read-model row and the bytes it stores."""
-        quota = row["max_storage_gb"] * GB
+        quota = effective_limits(row["subscription_tier"], row)["max_storage_gb"].value * GB
         return cls(
             client_id=row["id"], name=row["name"], subscription_tier=row["subscription_tier"],
             subscription_status=row["subscription_status"], used_bytes=used,

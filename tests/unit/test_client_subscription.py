@@ -22,14 +22,19 @@ from domain.client import (
 
 ADMIN = CommandContext(Actor(ActorKind.USER, "admin-1"), "req-1")
 dates = st.none() | st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
-limits = st.integers(min_value=-2, max_value=MAX_STORAGE_GB_LIMIT + 2) | st.sampled_from(
+limits = st.none() | st.integers(  # None: the tier's default
+    min_value=-2, max_value=MAX_STORAGE_GB_LIMIT + 2) | st.sampled_from(
     [0, MAX_DEVICES_LIMIT, MAX_DEVICES_LIMIT + 1, MAX_STORAGE_GB_LIMIT])
 changes = st.fixed_dictionaries({}, optional={
     "tier": st.sampled_from([*Tier, "gold"]), "subscription_start": dates,
     "subscription_end": dates, "max_devices": limits, "max_storage_gb": limits,
+    "max_zones": limits, "max_schedules": limits,
     "name": st.just("Renamed"),  # a contact detail: not changeable this way
 })
-FIELDS = ("tier", "subscription_start", "subscription_end", "max_devices", "max_storage_gb")
+FIELDS = ("tier", "subscription_start", "subscription_end", "max_devices", "max_storage_gb",
+          "max_zones", "max_schedules")
+BOUNDS = {"max_devices": MAX_DEVICES_LIMIT, "max_storage_gb": MAX_STORAGE_GB_LIMIT,
+          "max_zones": MAX_DEVICES_LIMIT, "max_schedules": MAX_DEVICES_LIMIT}
 
 
 def new_client(start: date | None = date(2025, 1, 1)) -> Client:
@@ -46,8 +51,7 @@ def refusal(client: Client, change: dict[str, Any]) -> type[InvalidLimits] | Non
     merged = {**dict(zip(FIELDS, state(client), strict=True)), **change}
     if set(change) - set(FIELDS) or change.get("tier") == "gold":
         return InvalidLimits
-    if not (0 <= merged["max_devices"] <= MAX_DEVICES_LIMIT
-            and 0 <= merged["max_storage_gb"] <= MAX_STORAGE_GB_LIMIT):
+    if not all(merged[f] is None or 0 <= merged[f] <= bound for f, bound in BOUNDS.items()):
         return InvalidLimits
     start, end = merged["subscription_start"], merged["subscription_end"]
     dates_sent = {"subscription_start", "subscription_end"} & set(change)
