@@ -31,7 +31,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from application.authz import DevicePrincipal, Principal, Unauthenticated
 from domain.accounts import InvalidToken, Role
 from domain.device import Device
-from domain.session import Session
+from domain.session import EXPIRED, Session
 from domain.user import User
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,9 @@ class AuthCache(Protocol):
 
     def announce(self, ended: dict[str, str]) -> None:
         """Tell every process that the state of these ids changed (best effort)."""
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Drop these entries (best effort; a later read refills them)."""
 
 
 class SessionEnded(Unauthenticated):
@@ -159,7 +162,10 @@ class SessionGuard:
             loader = {"user": self._user_entry, "session": self._session_entry,
                       "device": self._device_entry}[kind]
             entry = loader(agg_id)
-            if entry is not None:
+            if entry is not None and entry.get("revoked") == EXPIRED:
+                # Its tokens outlived their lifetime: nothing will look it up again.
+                self._cache.forget([f"{kind[0]}:{agg_id}"])
+            elif entry is not None:
                 self._cache.put(f"{kind[0]}:{agg_id}", entry, ttl=self._ttl, strict=strict)
             self._cache.announce({f"{kind}_id": str(agg_id)})
 

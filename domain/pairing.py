@@ -9,6 +9,7 @@ happen to collide cannot both be created.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -36,6 +37,13 @@ def pairing_code_id(code: str) -> UUID:
 
 
 class PairingCode(TracedAggregate):
+    # 2: `expired`, set by the Expired event (housekeeping)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["expired"] = False
+
     class Created(TracedAggregate.Created):
         code: str
         zone_id: UUID
@@ -53,6 +61,7 @@ class PairingCode(TracedAggregate):
         self.client_id = client_id
         self.expires_at = expires_at
         self.used_by: UUID | None = None
+        self.expired = False
 
     @classmethod
     def create(cls, *, code: str, zone_id: UUID, client_id: UUID, now: datetime,
@@ -63,12 +72,12 @@ class PairingCode(TracedAggregate):
         return cls(code=code, zone_id=zone_id, client_id=client_id, expires_at=now + ttl)
 
     def is_usable(self, now: datetime) -> bool:
-        return self.used_by is None and now < self.expires_at
+        return self.used_by is None and not self.expired and now < self.expires_at
 
     def check_usable(self, now: datetime) -> None:
         if self.used_by is not None:
             raise PairingCodeInvalid("this pairing code has already been used")
-        if now >= self.expires_at:
+        if self.expired or now >= self.expires_at:
             raise PairingCodeInvalid("this pairing code has expired; create a new one")
 
     class Used(TracedAggregate.Event):
@@ -82,3 +91,17 @@ class PairingCode(TracedAggregate):
     @event(Used)
     def _used(self, device_id: UUID) -> None:
         self.used_by = device_id
+
+    class Expired(TracedAggregate.Event):
+        pass
+
+    def expire(self, now: datetime) -> bool:
+        """Retire a code never used before its time ran out; whether it was retired now."""
+        if self.used_by is not None or self.expired or now < self.expires_at:
+            return False
+        self._expired()
+        return True
+
+    @event(Expired)
+    def _expired(self) -> None:
+        self.expired = True

@@ -6,6 +6,7 @@ rotated away means the token leaked: the whole family is revoked.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -51,6 +52,18 @@ class Session(TracedAggregate):
         if not self.is_revoked:
             self._revoked(reason=reason)
 
+    def expire(self, now: datetime, lifetime: timedelta) -> bool:
+        """End the session once its newest refresh token (issued with the last event
+        before any revocation) has outlived `lifetime`; whether it ended now."""
+        if self.is_revoked or now < self.modified_on + lifetime:
+            return False
+        self._revoked(reason=EXPIRED)
+        return True
+
     @event(Revoked)
     def _revoked(self, reason: str) -> None:
         self.revoked_reason = reason
+
+
+# The reason of a Revoked event recorded when a session outlived its refresh token.
+EXPIRED = "expired"

@@ -48,6 +48,12 @@ class RedisAuthCache:
         except RedisError as e:
             self._warn("announce", e)
 
+    def forget(self, keys: Sequence[str]) -> None:
+        try:
+            self._redis.delete(*[self._prefix + k for k in keys])
+        except RedisError as e:
+            self._warn("forget", e)
+
     def _warn(self, what: str, error: Exception) -> None:
         # The guard falls back to the event store; say so, but not on every request.
         if time.monotonic() - self._warned > 10:

@@ -1,10 +1,18 @@
-"""Outgoing mail: SMTP when configured, otherwise the log."""
+"""Outgoing mail: SMTP when configured, otherwise the log; sent by a job.
+
+The applications hold a `QueuedMailer`: sending queues a `send_mail` job
+(infra/jobs.py) whose worker delivers it with its own mailer, retrying while
+the SMTP server refuses. Only the message travels, never the SMTP settings or
+credentials: processes whose SMTP settings differ use different queues
+(`MAIL_QUEUE`), so each mail is delivered the way its sender was configured.
+"""
 
 from __future__ import annotations
 
 import logging
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 
 from infra.settings import Settings
 
@@ -38,3 +46,14 @@ class LogMailer:
 
 def build_mailer(settings: Settings) -> SmtpMailer | LogMailer:
     return SmtpMailer(settings) if settings.smtp_configured else LogMailer()
+
+
+class QueuedMailer:
+    """The Mailer port, as a job on `actor` (a dramatiq actor of `(to, subject, body)`)."""
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self._actor.send(to, subject, body)
+        log.info("mail to %s queued: %s", to, subject)

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
@@ -79,6 +80,16 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self.path_of(key).is_file()
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        # Hidden names are files `put` is still writing (and never valid keys).
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            base = Path(folder).relative_to(self.root).as_posix()
+            for name in sorted(files):
+                key = name if base == "." else f"{base}/{name}"
+                if not name.startswith(".") and key.startswith(prefix):
+                    yield key
 
     def signed_url(self, key: str, *, expires_in: int, content_type: str | None = None) -> str:
         validate_key(key)
@@ -209,6 +220,13 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield str(item["Key"])
 
     def signed_url(self, key: str, *, expires_in: int, content_type: str | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": key}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -39,6 +41,8 @@ def make_app(test_database: str, servers: dict[str, str], redis_prefix: str,
     built: list[tuple[Container, TestClient]] = []
 
     def build(**overrides: Any) -> tuple[Container, TestClient]:
+        if "smtp_host" in overrides:  # its mail jobs go to its own SMTP server (infra/mail.py)
+            overrides.setdefault("mail_queue", f"mail_{uuid.uuid4().hex[:8]}")
         # Small pools: the embedded PostgreSQL allows 100 connections in all.
         settings = make_settings(
             test_database, servers, redis_prefix, tmp_path_factory.mktemp("app"),
@@ -46,6 +50,8 @@ def make_app(test_database: str, servers: dict[str, str], redis_prefix: str,
                "db_pool_size": 1, "db_max_overflow": 4, **overrides},
         )
         other = bootstrap(settings, start_projections=False)
+        if "smtp_host" in overrides:
+            other.jobs.start_worker(1, queues={settings.mail_queue})
         test_client = TestClient(create_app(other))
         test_client.__enter__()
         built.append((other, test_client))
@@ -72,6 +78,14 @@ class MailCollector:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
+        """The messages to `address` once there are `count` (mail is sent by a job)."""
+        deadline = time.monotonic() + timeout
+        while len(self.to(address)) < count:
+            assert time.monotonic() < deadline, f"no mail #{count} to {address}"
+            time.sleep(0.02)
+        return self.to(address)
 
 
 @pytest.fixture(scope="module")
