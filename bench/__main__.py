@@ -28,7 +28,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import http, ingest, projections, schedule, search, sessions, ws
+from bench import http, ingest, projections, schedule, search, sessions, sync, ws
 from bench.core import Context, Row
 from bench.servers import Servers, raise_fd_limit
 
@@ -40,6 +40,7 @@ BENCHES: list[tuple[str, Callable[[Context], list[Row]]]] = [
     ("schedule", schedule.run),
     ("sessions", sessions.run),
     ("ingest", ingest.run),
+    ("sync", sync.run),
 ]
 RESULTS = Path(__file__).parent / "results"
 console = Console()

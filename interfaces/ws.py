@@ -3,16 +3,24 @@
 The process's sockets, their admission and their frames are the `ZoneHub`'s
 (`interfaces/zone_hub.py`). Client messages are commands: `{"type": <message>,
 ...}` names a command class of the dispatcher (`Command.message`), which
-authorizes it exactly as over HTTP; `sync` (send the state again) is the only
-message of the socket itself. Refusals close the socket after accepting it, so
-the client can read why: 4401 session ended or unknown token, 4403 not allowed,
-4404 zone gone.
+authorizes it exactly as over HTTP. Two messages are the socket's own, not
+commands (the socket was admitted, and is checked again like any other; they
+do not count against the command rate limit): `sync` (send the state again)
+and `time` (an NTP-style clock exchange, answered on the event loop without
+touching a store: `{"type": "time", "t0"}` is answered at once with `t1`, when
+it was read, and `t2`, when the answer is sent, both epoch ms on the server
+clock; a socket gets `TIME_BURST` of them at once, then
+`TIME_PER_SECOND`, beyond which it gets a 429 error). Refusals close the socket
+after accepting it, so the client can read why: 4401 session ended or unknown
+token, 4403 not allowed, 4404 zone gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 import uuid
 from typing import Any
 from uuid import UUID
@@ -39,6 +47,23 @@ from interfaces.zone_hub import (
 __all__ = ["ZoneHub", "router"]
 
 router = APIRouter()
+TIME_BURST, TIME_PER_SECOND = 10.0, 1.0  # clock exchanges: a token bucket per socket
+
+
+class TimeBudget:
+    """A socket's clock exchanges: a burst at connect, then a slow trickle."""
+
+    def __init__(self) -> None:
+        self.tokens, self.at = TIME_BURST, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(TIME_BURST, self.tokens + (now - self.at) * TIME_PER_SECOND)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 @router.websocket("/ws/playback/{zone_id}/")
@@ -74,8 +99,13 @@ async def playback_socket(websocket: WebSocket, zone_id: str, token: str = "") -
 
 async def _follow(container: Container, hub: ZoneHub, sub: Subscriber, zone_id: UUID) -> None:
     """Answer the client's messages until the socket closes."""
+    budget = TimeBudget()
     while not sub.closing:
         message = await sub.websocket.receive_json()
+        if isinstance(message, dict) and message.get("type") == "time":
+            received_ms = time.time() * 1000
+            await sub.websocket.send_json(time_reply(message, received_ms, budget))
+            continue
         if isinstance(message, dict) and message.get("type") == "sync":
             state = await hub.in_thread(current_state, container, sub.zone_id)
             if state is not None:
@@ -86,6 +116,20 @@ async def _follow(container: Container, hub: ZoneHub, sub: Subscriber, zone_id: 
             await sub.close(reply["close"], reply["detail"])
         else:
             await sub.websocket.send_json(reply)
+
+
+def time_reply(message: dict[str, Any], received_ms: float,
+               budget: TimeBudget) -> dict[str, Any]:
+    """The answer to a clock exchange read at `received_ms` (epoch ms, server clock)."""
+    t0 = message.get("t0")
+    if isinstance(t0, bool) or not isinstance(t0, int | float) or not math.isfinite(t0):
+        return {"type": "error", "of": "time", "status": 422,
+                "detail": "bad message: t0: a number (the client's send time, ms) is required"}
+    if not budget.take():
+        return {"type": "error", "of": "time", "status": 429,
+                "detail": "too many clock exchanges", "retry_after": 1}
+    return {"type": "time", "t0": t0, "t1": round(received_ms, 3),
+            "t2": round(time.time() * 1000, 3)}
 
 
 _ADAPTERS: dict[type[Command[Any]], TypeAdapter[Any]] = {}

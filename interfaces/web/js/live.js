@@ -3,6 +3,8 @@
 // when the browser comes back online. Close codes 4401/4403/4404 go to `onRefused`,
 // which may fix the cause (refresh a token) and answer true to try again.
 
+import { ClockSync } from "./clock.js";
+
 const REFUSED = new Set([4401, 4403, 4404]);
 
 export class ZoneSocket {
@@ -13,6 +15,8 @@ export class ZoneSocket {
     this.attempt = 0;
     this.stopped = true;
     this.version = -1;
+    // NTP-style exchanges keep the clock on the server's while the socket is open.
+    this.clockSync = clock?.request ? new ClockSync(clock, (m) => this.send(m)) : null;
     this.online = () => { if (!this.isOpen()) this.reconnectNow(); };
   }
 
@@ -28,6 +32,7 @@ export class ZoneSocket {
     this.stopped = true;
     clearInterval(this.ping);
     clearTimeout(this.retry);
+    this.clockSync?.stop();
     window.removeEventListener("online", this.online);
     if (this.ws) this.ws.onclose = null;
     this.ws?.close(1000);
@@ -49,7 +54,12 @@ export class ZoneSocket {
     const ws = new WebSocket(`${scheme}://${location.host}/ws/playback/${this.zoneId}/?token=${token}`);
     this.ws = ws;
     this.onStatus("connecting");
-    ws.onopen = () => { this.attempt = 0; this.lastHeard = Date.now(); this.onStatus("live"); };
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.lastHeard = Date.now();
+      this.admitted = false;
+      this.onStatus("live");
+    };
     ws.onmessage = (event) => this.receive(event.data);
     ws.onclose = (event) => { if (this.ws === ws) this.closed(event.code); };
   }
@@ -58,8 +68,13 @@ export class ZoneSocket {
     this.lastHeard = Date.now();
     let frame;
     try { frame = JSON.parse(data); } catch { return; }
+    if (frame.type === "time") this.clockSync?.received(frame);
     if (frame.type !== "zone.state") return;
     this.clock?.observe(frame.server_time);
+    if (!this.admitted) {  // exchanges sent before admission would wait for it
+      this.admitted = true;
+      this.clockSync?.start();
+    }
     if (frame.version < this.version) return;
     this.version = frame.version;
     this.onState(frame.state, frame);
