@@ -12,7 +12,7 @@ Heartbeats are not events: presence lives in Redis, and only the transitions
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -289,3 +289,68 @@ class DeviceRoster(TracedAggregate):
     @event(Removed)
     def _removed(self, device_id: UUID) -> None:
         self.device_ids.discard(device_id)
+
+
+# -- plays a device made offline (issue 17) ----------------------------------------------
+
+PLAY_KINDS = ("track", "announcement")
+MAX_PLAY = timedelta(hours=6)  # longer than any item: a report claiming more is wrong
+FUTURE_SLACK = timedelta(minutes=1)  # a device's server-clock estimate may run a little ahead
+
+
+class InvalidPlayReport(DevicesError):
+    """A reported play is malformed: unknown kind, ends before it starts, in the future (422)."""
+
+
+class DevicePlay(TracedAggregate):
+    """One play a device made while it could not reach the server, reported when it
+    could again. The id derives from the device and the device's own play id, so a
+    report sent twice (a retry after a lost answer) records each play once. Saved in
+    the playback store, where proof of play (projections/history.py) finds it."""
+
+    class Reported(TracedAggregate.Created):
+        zone_id: UUID
+        client_id: UUID
+        device_id: UUID
+        play_id: str
+        kind: str
+        item_id: UUID
+        title: str
+        artist: str
+        duration_ms: int
+        schedule_id: str | None
+        started_at: datetime
+        ended_at: datetime
+        end_reason: str
+
+    @staticmethod
+    def create_id(device_id: UUID, play_id: str) -> UUID:
+        return device_play_id(device_id, play_id)
+
+    @event(Reported)
+    def __init__(self, zone_id: UUID, client_id: UUID, device_id: UUID, play_id: str,
+                 kind: str, item_id: UUID, title: str, artist: str, duration_ms: int,
+                 schedule_id: str | None, started_at: datetime, ended_at: datetime,
+                 end_reason: str) -> None:
+        self.zone_id, self.client_id, self.device_id = zone_id, client_id, device_id
+        self.play_id, self.kind, self.item_id = play_id, kind, item_id
+        self.title, self.artist, self.duration_ms = title, artist, duration_ms
+        self.schedule_id = schedule_id
+        self.started_at, self.ended_at, self.end_reason = started_at, ended_at, end_reason
+
+    @classmethod
+    def report(cls, *, now: datetime, **play: Any) -> DevicePlay:
+        """Check the play's rules (kind, times), then record it."""
+        if play["kind"] not in PLAY_KINDS:
+            raise InvalidPlayReport(f"a play is a track or an announcement, not {play['kind']!r}")
+        started, ended = play["started_at"], play["ended_at"]
+        if not started < ended <= started + MAX_PLAY:
+            raise InvalidPlayReport(f"play {play['play_id']}: it must end after it starts, "
+                                    f"within {MAX_PLAY}")
+        if ended > now + FUTURE_SLACK:
+            raise InvalidPlayReport(f"play {play['play_id']} ends in the future")
+        return cls(**play)
+
+
+def device_play_id(device_id: UUID, play_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"sync2gear:device-play:{device_id}:{play_id}")

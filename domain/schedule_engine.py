@@ -304,3 +304,34 @@ def evaluate(specs: Iterable[ScheduleSpec], zone: ZoneFacts, now: datetime,
         else:
             decisions += _timed(spec, zone, tz, now, local_now, days, grace)
     return decisions
+
+
+def announcement_slots(specs: Iterable[ScheduleSpec], zone_id: UUID, timezone: str,
+                       since: datetime, until: datetime) -> list[tuple[datetime, ScheduleSpec]]:
+    """The timed announcement slots of `zone_id` in (since, until], by time: what a
+    device fires itself if it loses the server (issue 17). Track-counted ones are left
+    out: they depend on what plays, which the server decides."""
+    tz = _tz(timezone)
+    first, last = since.astimezone(tz).date() - timedelta(days=1), until.astimezone(tz).date()
+    slots: list[tuple[datetime, ScheduleSpec]] = []
+    for spec in specs:
+        if (spec.kind != "announcement" or zone_id not in spec.zone_ids or spec.every_tracks
+                or spec.announcement_id is None):
+            continue
+        for offset in range((last - first).days + 1):
+            slots += [(at, spec) for at in _slots_on(spec, first + timedelta(days=offset), tz)
+                      if since < at <= until and at >= spec.active_since]
+    return sorted(slots, key=lambda pair: (pair[0], pair[1].rank))
+
+
+def _slots_on(spec: ScheduleSpec, day: date, tz: ZoneInfo) -> list[datetime]:
+    if not _runs_on(spec, day):
+        return []
+    opens, closes = _wall_window(spec, day)
+    if spec.mode == "timeline" or not spec.every_minutes:
+        walls = [opens]
+    else:
+        step = timedelta(minutes=spec.every_minutes)
+        walls = [opens + k * step for k in range(int((closes - opens) / step) + 1)
+                 if opens + k * step < closes]
+    return [local_to_utc(w.date(), w.time(), tz) for w in walls]

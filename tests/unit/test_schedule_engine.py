@@ -302,3 +302,19 @@ def test_priority_resolution_does_not_depend_on_the_order_schedules_come_in(
     winner = evaluate(specs, facts, now)[0].schedule_id
     best = min(specs, key=lambda s: (-s.priority, s.name, str(s.id)))
     assert winner == best.id
+
+
+def test_a_device_learns_the_announcement_slots_of_the_next_hour() -> None:
+    from uuid import uuid4
+
+    from domain.schedule_engine import announcement_slots
+
+    zone = uuid4()
+    every_20 = ScheduleSpec(uuid4(), "Offers", "announcement", "interval",
+                            start=time(9), end=time(17), every_minutes=20,
+                            announcement_id=uuid4(), zone_ids=frozenset({zone}))
+    counted = ScheduleSpec(uuid4(), "Counted", "announcement", "interval", every_tracks=3,
+                           announcement_id=uuid4(), zone_ids=frozenset({zone}))
+    now = datetime(2024, 5, 6, 9, 50, tzinfo=UTC)
+    slots = announcement_slots([every_20, counted], zone, "UTC", now, now + timedelta(hours=1))
+    assert [at.strftime("%H:%M") for at, _ in slots] == ["10:00", "10:20", "10:40"]
