@@ -142,9 +142,9 @@ class AccountsApplication(ObservedSaves, VersionedApplication, Application[UUID]
         self._check_email_free(email)
         user_id = uuid4()
         with acting(_as_user(ctx, user_id)):
-            client = Client.register(
+            client = Client.register(  # the business keeps its first user's time zone
                 name=client_name, email=email, phone=phone,
-                subscription_start=self.clock().date(),
+                subscription_start=self.clock().date(), timezone=timezone,
             )
             user = User.register(
                 id=user_id, email=email, name=name, client_id=client.id, phone=phone,
@@ -277,6 +277,20 @@ class AccountsApplication(ObservedSaves, VersionedApplication, Application[UUID]
         with acting(ctx):
             session.revoke(reason)
         return last_position(self.save(session))
+
+    @retry_on_conflict
+    def expire_session(self, ctx: CommandContext, session_id: UUID, *, now: datetime,
+                       lifetime: timedelta) -> bool:
+        """End the session if its refresh token has outlived `lifetime` (housekeeping;
+        idempotent: an ended or refreshed session is left as it is)."""
+        try:
+            session = self._get_session(session_id)
+        except InvalidToken:
+            return False
+        with acting(ctx):
+            ended = session.expire(now, lifetime)
+        self.save(session)
+        return ended
 
     def _get_session(self, session_id: UUID) -> Session:
         try:

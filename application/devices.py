@@ -205,6 +205,21 @@ class DevicesApplication(ObservedSaves, VersionedApplication, Application[UUID])
         self.save(pairing)
         return pairing.code, pairing.expires_at
 
+    @retry_on_conflict
+    def expire_pairing_code(self, ctx: CommandContext, pairing_id: UUID, *,
+                            now: datetime) -> bool:
+        """Retire a code that ran out unused (housekeeping; idempotent)."""
+        try:
+            pairing: Any = self.repository.get(pairing_id)
+        except AggregateNotFoundError:
+            return False
+        if not isinstance(pairing, PairingCode):
+            return False
+        with acting(ctx):
+            expired = pairing.expire(now)
+        self.save(pairing)
+        return bool(expired)
+
     def _pairing_code(self, code: str) -> PairingCode:
         try:
             pairing: Any = self.repository.get(pairing_code_id(normalise_code(code)))

@@ -40,6 +40,8 @@ Limiter = Callable[[Principal | DevicePrincipal, "Command[Any]"], None]
 # Told of every command: its class name, its outcome ("ok"; "refused": not allowed,
 # not found or rate limited; "rejected": a broken domain rule; "error") and seconds run.
 Observer = Callable[[str, str, float], None]
+# Raises when a client may not command now (its subscription lapsed).
+Standing = Callable[[UUID], None]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Command(Generic[R]):
     rule: ClassVar[Rule]
     target_kind: ClassVar[str | None] = None
     message: ClassVar[str | None] = None  # its WebSocket message type, if any
+    # Allowed to a lapsed client's users and devices (logging out, heartbeats).
+    while_lapsed: ClassVar[bool] = False
 
     def target(self) -> Target | None:
         if self.target_kind is None:
@@ -74,9 +78,11 @@ class Dispatcher:
     """Authorizes, then runs, every command (thread-safe)."""
 
     def __init__(self, owners: Mapping[str, OwnerLookup], *, limiter: Limiter | None = None,
-                 observer: Observer | None = None, cache_size: int = 100_000) -> None:
+                 observer: Observer | None = None, standing: Standing | None = None,
+                 cache_size: int = 100_000) -> None:
         self._owners = dict(owners)
         self._limiter = limiter
+        self._standing = standing
         self._observe: Observer = observer or (lambda command, outcome, seconds: None)
         self._handlers: dict[type[Command[Any]], Handler] = {}
         # Who owns an object never changes, so it is looked up once per object.
@@ -128,7 +134,19 @@ class Dispatcher:
         target = command.target()
         owner = self.owner(target) if target is not None else None
         grant = rule.grant(caller, target, owner)
+        self._check_standing(caller, command)
         return Authorized(command, grant, CommandContext(actor_of(caller), correlation_id))
+
+    def _check_standing(self, caller: Caller, command: Command[Any]) -> None:
+        """A client's users and devices command only while its subscription runs
+        (every transport comes through here; staff and admins are not refused)."""
+        if self._standing is None or type(command).while_lapsed:
+            return
+        client_id = (caller.client_id if isinstance(caller, DevicePrincipal)
+                     else caller.client_id if isinstance(caller, Principal)
+                     and not caller.is_staff else None)
+        if client_id is not None:
+            self._standing(client_id)
 
     def run(self, authorized: Authorized[R]) -> R:
         handler = self._handlers[type(authorized.command)]

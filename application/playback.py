@@ -25,6 +25,7 @@ from application.common import (
 from application.ports import Catalog
 from application.versions import VersionedApplication
 from domain.base import Actor, ActorKind, CommandContext, DomainError, NotFound, acting
+from domain.device import DevicePlay, device_play_id
 from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
 from domain.schedule_engine import GRACE, Decision, ScheduleSpec, evaluate
 from domain.sound import Loudness, gain_db
@@ -238,6 +239,27 @@ class PlaybackApplication(VersionedApplication, Application[UUID]):
                   "folder_ids": [str(f) for f in folder_ids], "track_ids": []}
         zone.play(items, shuffle=shuffle, source=source, rng=self._rng(), now=now)
         return f"playing {len(zone.queue)} tracks"
+
+    @retry_on_conflict
+    def record_device_plays(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+                            device_id: UUID, plays: Sequence[Mapping[str, Any]]
+                            ) -> tuple[int, int | None]:
+        """Record the plays a device made offline (issue 17), each once: a play whose
+        id is recorded already is skipped, so a repeated report records nothing new.
+        Returns how many were new and the position of the last one."""
+        zone = self.get_zone(zone_id, scope)
+        fresh: dict[UUID, DevicePlay] = {}
+        with acting(ctx):
+            for play in plays:
+                play_uuid = device_play_id(device_id, play["play_id"])
+                if play_uuid in fresh or play_uuid in self.repository:
+                    continue
+                fresh[play_uuid] = DevicePlay.report(
+                    now=self.clock(), zone_id=zone.id, client_id=zone.client_id,
+                    device_id=device_id, **play)
+        if not fresh:
+            return 0, None
+        return len(fresh), last_position(self.save(*fresh.values()))
 
     def _do(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
             action: Callable[[Zone], object], *, playing: bool = True) -> Result:

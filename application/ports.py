@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -40,6 +40,9 @@ class BlobStorage(Protocol):
         """Remove the object; removing a missing key is not an error."""
 
     def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key starting with `prefix` (files being written excluded)."""
 
     def signed_url(
         self, key: str, *, expires_in: int, content_type: str | None = None

@@ -25,6 +25,7 @@ from application.dispatch import Dispatcher
 from application.library import LibraryApplication
 from application.loudness import LoudnessCache
 from application.media_jobs import MediaProcessor
+from application.plans import Plans
 from application.playback import PlaybackApplication
 from application.ports import BlobStorage
 from application.scheduling import SchedulingApplication
@@ -37,9 +38,10 @@ from infra.auth_cache import RedisAuthCache
 from infra.catalog import LibraryCatalog
 from infra.commands import build_dispatcher
 from infra.embedded import EmbeddedServers
+from infra.housekeeping import Housekeeping
 from infra.jobs import Jobs, jobs_projection, redis_broker
 from infra.live import RedisLiveState
-from infra.mail import build_mailer
+from infra.mail import QueuedMailer, build_mailer
 from infra.media import MutagenInspector, PillowImages
 from infra.metrics import Metrics, SystemCollector, observe_command, redis_queue_depths
 from infra.postgres import construct_view, eventsourcing_env, schema_lock
@@ -116,6 +118,7 @@ class Container:
     dispatcher: Dispatcher
     guard: SessionGuard
     auth_cache: RedisAuthCache
+    plans: Plans
     view_versions: ViewVersions
     embedded: EmbeddedServers | None = None
     metrics: Metrics | None = None
@@ -129,9 +132,11 @@ class Container:
                                              views_built=self.view_versions.all_built))
 
     def start_clock(self, loops: tuple[str, ...] = ("playback-ticker", "presence-sweeper",
-                                                     "scheduler")) -> None:
-        """The playback ticker, the presence sweeper and the scheduler (leaders:
-        safe to start on every replica; one of each runs at a time)."""
+                                                     "scheduler", "subscriptions",
+                                                     "housekeeping")) -> None:
+        """The playback ticker, the presence sweeper, the scheduler and the lapse of
+        ended subscriptions (leaders: safe to start on every replica; one of each
+        runs at a time)."""
         sweeper = PresenceSweeper(self.devices, self.devices_view, self.presence)
 
         def sweep() -> None:
@@ -145,11 +150,32 @@ class Container:
                        self.settings.presence_sweep_seconds, sweep, built),
             LeaderLoop("scheduler", self.database_url, self.settings.schedule_tick_seconds,
                        self.scheduler.tick, built),
+            LeaderLoop("subscriptions", self.database_url,
+                       self.settings.subscription_check_seconds, self.review_subscriptions,
+                       built),
+            LeaderLoop("housekeeping", self.database_url, self.settings.housekeeping_seconds,
+                       self.housekeeping().run, built),
         ]
         for loop in candidates:
             if loop.name in loops:
                 loop.start()
                 self.loops.append(loop)
+
+    def review_subscriptions(self) -> int:
+        """Lapse the clients whose subscription ended (at their local midnight)."""
+        now = self.playback.clock()
+        return self.plans.lapse_due(self.accounts_view.clients_to_review(now.date()), now)
+
+    def housekeeping(self, clock: Callable[[], datetime] | None = None) -> Housekeeping:
+        """Expired sessions and pairing codes, orphaned media (infra/housekeeping.py)."""
+        s = self.settings
+        return Housekeeping(
+            accounts=self.accounts, devices=self.devices, library=self.library,
+            accounts_view=self.accounts_view, devices_view=self.devices_view,
+            library_view=self.library_view, storage=self.storage, redis_client=self.redis,
+            prefix=s.redis_prefix, clock=clock or self.playback.clock,
+            session_lifetime=timedelta(seconds=s.refresh_token_ttl_seconds),
+            orphan_grace=timedelta(seconds=s.orphan_grace_seconds))
 
     def wait_for_playback(self, position: int | None, timeout: float | None = None) -> None:
         self._wait(self.zones_view, self.playback.name, position, timeout)
@@ -259,11 +285,17 @@ def bootstrap(
         idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout,
         aggregate_cache_size=settings.aggregate_cache_size,
     )
+    smtp = build_mailer(settings)
+    jobs = Jobs(redis_broker(redis_url, settings.redis_prefix,
+                             heartbeat_timeout_ms=settings.worker_heartbeat_timeout_ms,
+                             maintenance_chance=settings.worker_maintenance_chance),
+                lambda: processor, mailer=lambda: smtp, mail_queue=settings.mail_queue)
     with schema_lock(database_url):  # another process may be creating tables too
         accounts = AccountsApplication(
             es_env,
+            **({"clock": clock} if clock else {}),
             hasher=Argon2Hasher(),
-            mailer=build_mailer(settings),
+            mailer=QueuedMailer(jobs.send_mail),
             reset_link=lambda token: f"{settings.public_url}/reset-password?token={token}",
         )
         library = LibraryApplication(es_env)
@@ -272,13 +304,9 @@ def bootstrap(
         processor = MediaProcessor(
             library, storage, inspector, images,
             build_synthesizer(settings.google_application_credentials),
-            storage_limit=lambda cid: accounts.get_client(cid).max_storage_gb * GB,
+            storage_limit=lambda cid: accounts.get_client(cid).limit("max_storage_gb") * GB,
             analyzer=AvAnalyzer(),
         )
-        jobs = Jobs(redis_broker(redis_url, settings.redis_prefix,
-                                 heartbeat_timeout_ms=settings.worker_heartbeat_timeout_ms,
-                                 maintenance_chance=settings.worker_maintenance_chance),
-                    lambda: processor)
         accounts_view = construct_view(AccountsProjection.name,
                                        view_class(PostgresAccountsView), es_env)
         library_view = construct_view(LibraryProjection.name, view_class(PostgresLibraryView),
@@ -327,7 +355,26 @@ def bootstrap(
     devices.observe_saves(guard.saved)
     presence = Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds)
     rate_limiter = RateLimiter(redis_url, settings.redis_prefix, settings.rate_limits)
+    def caught_up(view: TrackingRecorder, app: Any) -> TrackingRecorder:
+        """The view, once it has every event its application stored so far: a limit
+        counts every zone or schedule made before, not only those projected."""
+        head = app.recorder.max_notification_id()
+        deadline = time.monotonic() + settings.wait_for_position_timeout
+        while head and not view.has_tracking_id(app.name, head):
+            if time.monotonic() > deadline:
+                raise ReadModelLagging(head, settings.wait_for_position_timeout)
+            time.sleep(0.01)
+        return view
+
+    plans = Plans(accounts, {
+        "max_zones": lambda cid: len(cast(PostgresZonesView, caught_up(
+            zones_view, playback)).zones_of_client(cid)),
+        "max_schedules": lambda cid: cast(PostgresSchedulesView, caught_up(
+            schedules_view, scheduling)).list_schedules(
+            client_id=cid, zone_id=None, type=None, is_active=None, offset=0, limit=1).count,
+    })
     dispatcher = build_dispatcher(
+        plans=plans,
         accounts=accounts, library=library, playback=playback, devices=devices,
         scheduling=scheduling, catalog=catalog, media=processor, settings=settings,
         heartbeat=lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip),
@@ -360,7 +407,7 @@ def bootstrap(
     container = Container(
         settings=settings, database_url=database_url, redis_url=redis_url, es_env=es_env,
         redis=redis_client, tokens=tokens, dispatcher=dispatcher, guard=guard,
-        auth_cache=auth_cache,
+        auth_cache=auth_cache, plans=plans,
         rate_limiter=rate_limiter,
         accounts=accounts, accounts_view=accounts_view,
         library=library, library_view=library_view,
@@ -398,7 +445,8 @@ def bootstrap(
         view_versions.register()
     if settings.projections_in_process if start_projections is None else start_projections:
         container.start_projections()
-        container.start_clock(("playback-ticker", "presence-sweeper")
+        container.start_clock(("playback-ticker", "presence-sweeper", "subscriptions",
+                               "housekeeping")
                               + (("scheduler",) if settings.scheduler_in_process else ()))
     if settings.workers_in_process if start_workers is None else start_workers:
         jobs.start_worker(settings.worker_threads)

@@ -19,6 +19,7 @@ from application.devices import DevicesApplication
 from application.dispatch import Dispatcher, Limiter, Observer
 from application.library import LibraryApplication
 from application.media_jobs import MediaProcessor
+from application.plans import Plans
 from application.playback import PlaybackApplication
 from application.ports import Catalog
 from application.resumable import ResumableUploads
@@ -31,7 +32,7 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
                      playback: PlaybackApplication, devices: DevicesApplication,
                      scheduling: SchedulingApplication, catalog: Catalog,
                      heartbeat: device_commands.Heartbeat, media: MediaProcessor,
-                     settings: Settings,
+                     settings: Settings, plans: Plans,
                      limiter: Limiter | None = None,
                      observer: Observer | None = None) -> Dispatcher:
     dispatcher = Dispatcher({
@@ -42,13 +43,13 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
         "announcement": owner_lookup(library.get_announcement),
         "schedule": owner_lookup(scheduling.get_schedule),
         "client": _client_lookup(accounts),
-    }, limiter=limiter, observer=observer)
+    }, limiter=limiter, observer=observer, standing=plans.check_may_command)
     dispatcher.register_all(account_commands.handlers(accounts, media,
                                                       settings.max_image_mb * 1024 * 1024))
-    dispatcher.register_all(playback_commands.handlers(playback, catalog))
+    dispatcher.register_all(playback_commands.handlers(playback, catalog, plans.check_room))
     dispatcher.register_all(device_commands.handlers(
-        devices, lambda client_id: accounts.get_client(client_id).max_devices, heartbeat))
-    dispatcher.register_all(schedule_commands.handlers(scheduling))
+        devices, lambda client_id: plans.limit(client_id, "max_devices"), heartbeat))
+    dispatcher.register_all(schedule_commands.handlers(scheduling, plans.check_room))
     dispatcher.register_all(admin_commands.handlers(accounts))
     limits = library_commands.UploadLimits(
         settings.max_upload_bytes, settings.max_files_per_upload,

@@ -1,5 +1,8 @@
 """Background jobs on dramatiq (Redis broker), and the projection that queues them.
 
+Mail is a job too (`send_mail`, queued by infra/mail.py's QueuedMailer): the
+request only queues it, and a mail server that refuses is tried again.
+
 Jobs are queued by a projection that follows the library's events, not by the
 request that caused them: a job is queued for every event that needs one, even
 when Redis was down at the time (the projection retries from its position),
@@ -20,6 +23,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from application.media_jobs import MediaProcessor
+from application.ports import Mailer
 from domain.announcement import Announcement
 from domain.track import Track
 from infra.metrics import JobMetrics
@@ -27,14 +31,22 @@ from infra.metrics import JobMetrics
 log = logging.getLogger(__name__)
 
 RETRY: dict[str, Any] = {"max_retries": 8, "min_backoff": 200, "max_backoff": 10_000}
+# A mail server that refuses for a while is waited for longer: about an hour in all.
+MAIL_RETRY: dict[str, Any] = {"max_retries": 12, "min_backoff": 500, "max_backoff": 600_000}
 
 
 class Jobs:
     """The actors, bound to one broker; `processor` does the work."""
 
-    def __init__(self, broker: dramatiq.Broker, processor: Callable[[], MediaProcessor]) -> None:
+    def __init__(self, broker: dramatiq.Broker, processor: Callable[[], MediaProcessor],
+                 mailer: Callable[[], Mailer] | None = None, mail_queue: str = "mail") -> None:
         self.broker = broker
         self._processor = processor
+        self._mailer = mailer
+        self.mail_queue = mail_queue
+        self.send_mail = dramatiq.actor(
+            broker=broker, actor_name="send_mail", queue_name=mail_queue, **MAIL_RETRY
+        )(self._send_mail)
         self.extract_metadata = dramatiq.actor(
             broker=broker, actor_name="extract_metadata", queue_name="media", **RETRY
         )(self._extract)
@@ -45,6 +57,11 @@ class Jobs:
             broker=broker, actor_name="measure_announcement", queue_name="media", **RETRY
         )(self._measure_announcement)
         self._worker: dramatiq.Worker | None = None
+
+    def _send_mail(self, to: str, subject: str, body: str) -> None:
+        if self._mailer is None:
+            raise RuntimeError("this worker has no mailer")
+        self._mailer().send(to, subject, body)
 
     def _extract(self, track_id: str) -> None:
         self._processor().extract_track(UUID(track_id))
@@ -64,8 +81,10 @@ class Jobs:
     def _measure_announcement(self, announcement_id: str) -> None:
         self._processor().measure_announcement(UUID(announcement_id))
 
-    def start_worker(self, threads: int = 2) -> None:
-        self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)
+    def start_worker(self, threads: int = 2, queues: set[str] | None = None) -> None:
+        """Work every declared queue (or only `queues`)."""
+        self._worker = dramatiq.Worker(self.broker, queues=queues, worker_threads=threads,
+                                       worker_timeout=200)
         self._worker.start()
 
     def stop_worker(self) -> None:

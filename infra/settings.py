@@ -147,9 +147,17 @@ class Settings(BaseSettings):
     presence_ttl_seconds: int = Field(default=30, gt=0)
     presence_sweep_seconds: float = Field(default=10.0, gt=0)
     schedule_tick_seconds: float = Field(default=5.0, gt=0)
+    # How often the leader looks for subscriptions that ended (a lapse is recorded
+    # within this long after the client's local midnight).
+    subscription_check_seconds: float = Field(default=60.0, gt=0)
     # The scheduler also runs with in-process projections (leader-elected either way)
     scheduler_in_process: bool = True
     schedule_grace_seconds: float = Field(default=300.0, ge=0)
+    # Housekeeping (infra/housekeeping.py): how often the leader ends expired sessions
+    # and pairing codes and looks for orphaned media; how long a file no event refers
+    # to stays after it was first found so.
+    housekeeping_seconds: float = Field(default=300.0, gt=0)
+    orphan_grace_seconds: int = Field(default=24 * 3600, ge=0)
 
     # Background work (dramatiq on Redis)
     workers_in_process: bool = True
@@ -172,6 +180,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
+    # The job queue mails are sent from (infra/mail.py): a process whose SMTP settings
+    # differ from the workers' on the default queue sends through a queue of its own.
+    mail_queue: str = Field(default="mail", pattern=r"^[A-Za-z_][A-Za-z0-9._-]*$")
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

@@ -13,6 +13,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from domain.client import Client
+from domain.session import Session
 from domain.user import User
 
 Row = dict[str, Any]
@@ -73,6 +74,23 @@ class AccountsView(TrackingRecorder, ABC):
     def count_stored_events(self, tables: dict[str, str]) -> dict[str, int]:
         """Rows in each application's events table (`{app name: table name}`)."""
 
+    # -- sessions (housekeeping) -------------------------------------------------------
+
+    @abstractmethod
+    def put_session(self, row: Row, tracking: Tracking) -> None:
+        """A session that has not ended: `{id, user_id, refreshed_at}`."""
+
+    @abstractmethod
+    def refresh_session(self, session_id: UUID, refreshed_at: Any,
+                        tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def end_session(self, session_id: UUID, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def sessions_refreshed_before(self, cutoff: Any, limit: int) -> list[UUID]:
+        """Sessions not ended whose newest refresh token was issued before `cutoff`."""
+
 
 @dataclass(frozen=True)
 class ClientFilter:
@@ -112,6 +130,8 @@ class AccountsProjection(Projection[AccountsView]):
                 "subscription_tier": e.tier, "subscription_status": "active",
                 "subscription_start": e.subscription_start, "subscription_end": None,
                 "max_devices": e.max_devices, "max_storage_gb": e.max_storage_gb,
+                "max_zones": e.max_zones, "max_schedules": e.max_schedules,
+                "timezone": e.timezone, "lapsed_on": None,
                 "is_active": True, "created_at": e.timestamp, "updated_at": e.timestamp,
             },
             tracking,
@@ -132,6 +152,14 @@ class AccountsProjection(Projection[AccountsView]):
         self.view.update_client(
             e.originator_id, _touch({"subscription_status": e.status}, e), tracking
         )
+
+    @process_event.register
+    def _client_lapsed(self, e: Client.SubscriptionLapsed, tracking: Tracking) -> None:
+        self.view.update_client(e.originator_id, _touch({"lapsed_on": e.on}, e), tracking)
+
+    @process_event.register
+    def _client_renewed(self, e: Client.SubscriptionRenewed, tracking: Tracking) -> None:
+        self.view.update_client(e.originator_id, _touch({"lapsed_on": None}, e), tracking)
 
     @process_event.register
     def _user_registered(self, e: User.Registered, tracking: Tracking) -> None:
@@ -172,6 +200,19 @@ class AccountsProjection(Projection[AccountsView]):
     def _avatar_removed(self, e: User.AvatarRemoved, tracking: Tracking) -> None:
         changes = {"avatar_key": None, "avatar_thumbnail_key": None}
         self.view.update_user(e.originator_id, _touch(changes, e), tracking)
+
+    @process_event.register
+    def _session_started(self, e: Session.Started, tracking: Tracking) -> None:
+        self.view.put_session({"id": e.originator_id, "user_id": e.user_id,
+                               "refreshed_at": e.timestamp}, tracking)
+
+    @process_event.register
+    def _session_rotated(self, e: Session.Rotated, tracking: Tracking) -> None:
+        self.view.refresh_session(e.originator_id, e.timestamp, tracking)
+
+    @process_event.register
+    def _session_revoked(self, e: Session.Revoked, tracking: Tracking) -> None:
+        self.view.end_session(e.originator_id, tracking)
 
 
 def _touch(changes: Row, e: CanMutateAggregate[Any]) -> Row:

@@ -11,6 +11,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from domain.device import DEFAULT_VOLUME, Device
+from domain.pairing import PairingCode
 from projections.accounts import Page
 
 Row = dict[str, Any]
@@ -47,13 +48,29 @@ class DevicesView(TrackingRecorder, ABC):
     def count_devices(self, client_id: UUID | None = None) -> tuple[int, int]:
         """(devices, of which online by recorded presence) of one client or of all."""
 
+    # -- pairing codes (housekeeping) --------------------------------------------------
+
+    @abstractmethod
+    def put_pairing_code(self, row: Row, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def pairing_code_used(self, pairing_id: UUID, device_id: UUID,
+                          tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def remove_pairing_code(self, pairing_id: UUID, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def unused_pairing_codes_expired(self, now: Any, limit: int) -> list[UUID]:
+        """Codes never used whose time ran out before `now`."""
+
 
 class DevicesProjection(Projection[DevicesView]):
     name = "devices_view"
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Rosters, key indexes and pairing codes are not shown; they still advance."""
+        """Rosters and key indexes are not shown; they still advance."""
         self.view.insert_tracking(tracking)
 
     @process_event.register
@@ -99,6 +116,21 @@ class DevicesProjection(Projection[DevicesView]):
     @process_event.register
     def _deleted(self, e: Device.Deleted, tracking: Tracking) -> None:
         self.view.remove(e.originator_id, tracking)
+
+    @process_event.register
+    def _pairing_created(self, e: PairingCode.Created, tracking: Tracking) -> None:
+        self.view.put_pairing_code({
+            "id": e.originator_id, "client_id": e.client_id, "zone_id": e.zone_id,
+            "expires_at": e.expires_at, "used_by": None, "created_at": e.timestamp,
+        }, tracking)
+
+    @process_event.register
+    def _pairing_used(self, e: PairingCode.Used, tracking: Tracking) -> None:
+        self.view.pairing_code_used(e.originator_id, e.device_id, tracking)
+
+    @process_event.register
+    def _pairing_expired(self, e: PairingCode.Expired, tracking: Tracking) -> None:
+        self.view.remove_pairing_code(e.originator_id, tracking)
 
     def _change(self, e: Device.Event, changes: Row, tracking: Tracking) -> None:
         self.view.change(e.originator_id, {**changes, "updated_at": e.timestamp}, tracking)

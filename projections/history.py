@@ -19,6 +19,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
+from domain.device import DevicePlay
 from domain.zone import Zone
 from projections.accounts import Page
 from projections.playback import ZoneFolder, ZoneLoader
@@ -39,6 +40,12 @@ class ZoneHistoryView(TrackingRecorder, ABC):
         end_reason) and start a new one (`start`), all in one transaction."""
 
     @abstractmethod
+    def record_device_play(self, play: Row, tracking: Tracking) -> None:
+        """Add a play a device reported making offline (`source` "device"); over its
+        time it replaces the zone's own plays (cut, shortened or split), so the
+        zone's record has neither a gap nor a double there. Once per play id."""
+
+    @abstractmethod
     def list_entries(self, zone_id: UUID, since: datetime | None, until: datetime | None,
                      offset: int, limit: int) -> Page: ...
 
@@ -51,6 +58,20 @@ class ZoneHistoryView(TrackingRecorder, ABC):
                    since: datetime | None, until: datetime | None, offset: int,
                    limit: int) -> Page:
         """Plays overlapping [since, until], oldest first."""
+
+    @abstractmethod
+    def summarize_plays(self, *, group: str, client_id: UUID | None, zone_id: UUID | None,
+                        since: datetime | None, until: datetime | None, offset: int,
+                        limit: int) -> tuple[Page, Row]:
+        """Plays started in [since, until] grouped by zone, track, announcement or
+        client (rows: key, labels, plays, seconds; most heard first), and the totals."""
+
+    @abstractmethod
+    def list_decisions(self, zone_ids: list[UUID], since: datetime | None,
+                       until: datetime | None, *, schedule_id: UUID | None = None,
+                       action: str | None = None, limit: int = 10_000) -> list[Row]:
+        """The zones' ScheduleDecided entries whose slot is in [since, until] (with
+        `slot_at`), by slot."""
 
 
 def audible(zone: Zone | None) -> tuple[str, UUID, int] | None:
@@ -130,6 +151,9 @@ def history_projection(load: ZoneLoader) -> type[Projection[ZoneHistoryView]]:
 
         @singledispatchmethod
         def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+            if isinstance(domain_event, DevicePlay.Reported):
+                self.view.record_device_play(device_play_row(domain_event), tracking)
+                return
             if not isinstance(domain_event, Zone.Event):
                 self.view.insert_tracking(tracking)
                 return
@@ -163,3 +187,12 @@ def play_row(zone: Zone, e: Zone.Event, at: datetime) -> Row:
     return {**row, "kind": "track", "item_id": current.item_id, "title": current.title,
             "artist": current.artist, "duration_ms": current.duration_ms,
             "schedule_id": zone.source.get("schedule_id")}
+
+
+def device_play_row(e: DevicePlay.Reported) -> Row:
+    """A device-reported play as a row of proof of play (its id: the aggregate's)."""
+    return {"id": e.originator_id, "zone_id": e.zone_id, "client_id": e.client_id,
+            "kind": e.kind, "item_id": e.item_id, "title": e.title, "artist": e.artist,
+            "duration_ms": e.duration_ms, "schedule_id": e.schedule_id,
+            "started_at": e.started_at, "ended_at": e.ended_at, "end_reason": e.end_reason,
+            "source": "device", "device_id": e.device_id}

@@ -57,6 +57,7 @@ class LogOut(Command[int | None]):
     both must be the same user's."""
 
     rule = PUBLIC
+    while_lapsed = True
     user_id: UUID
     session_id: UUID
 
@@ -91,6 +92,7 @@ class ChangePassword(Command[SessionGrant]):
     """Every session of the user ends but the caller's, which gets new tokens."""
 
     rule = SIGNED_IN
+    while_lapsed = True
     old_password: str = field(repr=False)
     new_password: str = field(repr=False)
 

@@ -93,6 +93,7 @@ class RecordHeartbeat(Command[tuple[datetime, int | None]]):
     """The device says it is alive (its own token, or a user who may change it)."""
 
     rule, target_kind = DEVICE_PRESENCE, "device"
+    while_lapsed = True  # a lapsed client's devices keep playing, and are seen to
     device_id: UUID
     ip_address: str | None = None
 
@@ -103,6 +104,7 @@ class ZoneHeartbeat(Command[tuple[datetime, int | None] | None]):
     dashboard's only keeps the socket alive."""
 
     rule, target_kind, message = ZONE_FOLLOW, "zone", "heartbeat"
+    while_lapsed = True
     zone_id: UUID
 
 

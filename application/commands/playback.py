@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from application.authz import DevicePrincipal, PermissionDenied
 from application.dispatch import Command, Handler
 from application.playback import PlaybackApplication, Result
 from application.ports import Catalog
@@ -95,6 +96,18 @@ class ReportEnded(ZoneCommand):
 
 
 @dataclass(frozen=True)
+class ReportDevicePlays(Command[tuple[int, int | None]]):
+    """A device reports the plays it made while offline (idempotent per play id);
+    a device token reports only for itself."""
+
+    rule, target_kind = ZONE_CONTROL, "zone"
+    while_lapsed = True  # a lapsed client's devices keep playing, and their plays count
+    zone_id: UUID
+    device_id: UUID
+    plays: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class TickZone(Command[Result]):
     """The clock: advance the zone past the items that ended by now."""
 
@@ -112,15 +125,26 @@ class ApplySchedules(Command[Result | None]):
     grace: timedelta = GRACE
 
 
-def handlers(playback: PlaybackApplication,
-             catalog: Catalog) -> list[tuple[type[Any], Handler]]:
+# (client, limit name) -> raises PlanLimitReached when there is no room for one more
+Room = Callable[[UUID, str], None]
+
+
+def handlers(playback: PlaybackApplication, catalog: Catalog,
+             room: Room) -> list[tuple[type[Any], Handler]]:
     def simple(method: Callable[[CommandContext, UUID | None, UUID], Result]) -> Handler:
         return lambda c, g, ctx: method(ctx, g.scope, c.zone_id)
 
     def create(c: CreateZone, g: Grant, ctx: CommandContext) -> Result:
         assert g.scope is not None  # CLIENT_MEMBER: the caller's client
+        room(g.scope, "max_zones")
         return playback.create_zone(ctx, g.scope, name=c.name, description=c.description,
                                     default_volume=c.default_volume, timezone=c.timezone)
+
+    def report_plays(c: ReportDevicePlays, g: Grant, ctx: CommandContext
+                     ) -> tuple[int, int | None]:
+        if isinstance(g.caller, DevicePrincipal) and g.caller.device_id != c.device_id:
+            raise PermissionDenied("a device token only reports its own device's plays")
+        return playback.record_device_plays(ctx, g.scope, c.zone_id, c.device_id, c.plays)
 
     def change(c: ChangeZone, g: Grant, ctx: CommandContext) -> Result:
         if c.changes.get("fallback_folder_ids"):  # the zone's client's own folders only
@@ -149,6 +173,7 @@ def handlers(playback: PlaybackApplication,
         (ReportEnded, lambda c, g, ctx: playback.report_ended(
             ctx, g.scope, c.zone_id, play_seq=c.play_seq, queue_position=c.queue_position)),
         (TickZone, lambda c, g, ctx: playback.tick(ctx, c.zone_id)),
+        (ReportDevicePlays, report_plays),
         (ApplySchedules, lambda c, g, ctx: playback.apply_schedules(
             c.zone_id, c.specs, catalog, c.grace)),
     ]

@@ -3,6 +3,7 @@ them and by admins)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -49,9 +50,13 @@ class DeleteSchedule(ScheduleCommand):
     pass
 
 
-def handlers(scheduling: SchedulingApplication) -> list[tuple[type[Any], Handler]]:
+def handlers(scheduling: SchedulingApplication,
+             room: Callable[[UUID, str], None]) -> list[tuple[type[Any], Handler]]:
+    """`room(client, limit name)` raises when the client's plan has no room for one more."""
+
     def create(c: CreateSchedule, g: Grant, ctx: CommandContext) -> Result:
         assert g.scope is not None  # CLIENT_MEMBER: the caller's client
+        room(g.scope, "max_schedules")
         return scheduling.create_schedule(ctx, g.scope, c.spec, c.is_active)
 
     def change(c: ChangeSchedule, g: Grant, ctx: CommandContext) -> Result:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,9 @@ from projections.accounts import AccountsView, ClientFilter, Page, UserFilter
 
 
 class PostgresAccountsView(PostgresView, AccountsView):
-    # 2: users' avatars (an old release's runner would skip the avatar events)
+    # 2: users' avatars (an old release's runner would skip the avatar events); in the
+    # same release, plans: limits are overrides (NULL: the tier's), the client's
+    # timezone and the date its subscription lapsed
     schema_version = 2
     ddl = (
         """CREATE TABLE IF NOT EXISTS {schema}.accounts_clients (
@@ -26,8 +29,12 @@ class PostgresAccountsView(PostgresView, AccountsView):
             subscription_status text NOT NULL,
             subscription_start date,
             subscription_end date,
-            max_devices integer NOT NULL,
-            max_storage_gb integer NOT NULL,
+            max_devices integer,
+            max_storage_gb integer,
+            max_zones integer,
+            max_schedules integer,
+            timezone text NOT NULL DEFAULT 'UTC',
+            lapsed_on date,
             is_active boolean NOT NULL,
             created_at timestamptz NOT NULL,
             updated_at timestamptz NOT NULL)""",
@@ -47,6 +54,11 @@ class PostgresAccountsView(PostgresView, AccountsView):
             updated_at timestamptz NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS accounts_users_client_idx"
         " ON {schema}.accounts_users (client_id, created_at DESC)",
+        # Sessions not ended, oldest refresh first: what housekeeping expires.
+        """CREATE TABLE IF NOT EXISTS {schema}.accounts_sessions (
+            id uuid PRIMARY KEY, user_id uuid NOT NULL, refreshed_at timestamptz NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS accounts_sessions_refreshed_idx"
+        " ON {schema}.accounts_sessions (refreshed_at)",
     )
 
     def insert_client(self, row: Row, tracking: Tracking) -> None:
@@ -105,6 +117,17 @@ class PostgresAccountsView(PostgresView, AccountsView):
                                  "created_at DESC, id", params, offset, limit)
         return Page(count, rows)
 
+    def clients_to_review(self, today: date) -> list[UUID]:
+        """Clients whose subscription may have lapsed, or been renewed, by `today`
+        (UTC; a client's local date is at most a day either side)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q(
+                "SELECT id FROM {schema}.accounts_clients WHERE"
+                " (lapsed_on IS NULL AND subscription_end <= %(today)s)"
+                " OR (lapsed_on IS NOT NULL AND (subscription_end IS NULL"
+                "     OR subscription_end >= %(today)s - 1))"), {"today": today})
+            return [r["id"] for r in curs.fetchall()]
+
     def client_counts(self) -> list[Row]:
         return self._all(
             "SELECT subscription_tier, subscription_status, is_active, count(*) AS n"
@@ -126,6 +149,32 @@ class PostgresAccountsView(PostgresView, AccountsView):
                 row = curs.fetchone()
                 counts[app] = int(row["n"]) if row else 0
         return counts
+
+    def avatar_keys(self) -> set[str]:
+        """Every storage key of a user's avatar or its thumbnail."""
+        rows = self._all("SELECT unnest(ARRAY[avatar_key, avatar_thumbnail_key]) AS k"
+                         " FROM {schema}.accounts_users")
+        return {row["k"] for row in rows if row["k"]}
+
+    # -- sessions (housekeeping) -------------------------------------------------------
+
+    def put_session(self, row: Row, tracking: Tracking) -> None:
+        self._insert("accounts_sessions", row, tracking)
+
+    def refresh_session(self, session_id: UUID, refreshed_at: Any,
+                        tracking: Tracking) -> None:
+        self._update("accounts_sessions", session_id, {"refreshed_at": refreshed_at}, tracking)
+
+    def end_session(self, session_id: UUID, tracking: Tracking) -> None:
+        self._statement("DELETE FROM {schema}.accounts_sessions WHERE id = %(id)s",
+                        {"id": session_id}, tracking)
+
+    def sessions_refreshed_before(self, cutoff: Any, limit: int) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q("SELECT id FROM {schema}.accounts_sessions"
+                                 " WHERE refreshed_at < %(cutoff)s ORDER BY refreshed_at"
+                                 " LIMIT %(limit)s"), {"cutoff": cutoff, "limit": limit})
+            return [row["id"] for row in curs.fetchall()]
 
     def _all(self, query: str) -> list[Row]:
         with self.datastore.transaction(commit=False) as curs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
@@ -12,6 +13,8 @@ from projections.devices import DevicesView
 
 
 class PostgresDevicesView(PostgresView, DevicesView):
+    # 2: pairing codes (created, used; expired ones leave), for housekeeping
+    schema_version = 2
     ddl = (
         """CREATE TABLE IF NOT EXISTS {schema}.devices (
             id uuid PRIMARY KEY, client_id uuid NOT NULL, zone_id uuid NOT NULL,
@@ -25,6 +28,11 @@ class PostgresDevicesView(PostgresView, DevicesView):
         " ON {schema}.devices (client_id, zone_id, name)",
         "CREATE INDEX IF NOT EXISTS devices_hardware_idx ON {schema}.devices (device_id)",
         "CREATE INDEX IF NOT EXISTS devices_online_idx ON {schema}.devices (id) WHERE is_online",
+        """CREATE TABLE IF NOT EXISTS {schema}.devices_pairing_codes (
+            id uuid PRIMARY KEY, client_id uuid NOT NULL, zone_id uuid NOT NULL,
+            expires_at timestamptz NOT NULL, used_by uuid, created_at timestamptz NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS devices_pairing_codes_unused_idx"
+        " ON {schema}.devices_pairing_codes (expires_at) WHERE used_by IS NULL",
     )
 
     def put(self, row: Row, tracking: Tracking) -> None:
@@ -72,3 +80,24 @@ class PostgresDevicesView(PostgresView, DevicesView):
         row = self._one("SELECT count(*) AS total, count(*) FILTER (WHERE is_online) AS online"
                         f" FROM {{schema}}.devices {where}", {"c": client_id})
         return (int(row["total"]), int(row["online"])) if row else (0, 0)
+
+    # -- pairing codes (housekeeping) --------------------------------------------------
+
+    def put_pairing_code(self, row: Row, tracking: Tracking) -> None:
+        self._insert("devices_pairing_codes", row, tracking)
+
+    def pairing_code_used(self, pairing_id: UUID, device_id: UUID,
+                          tracking: Tracking) -> None:
+        self._update("devices_pairing_codes", pairing_id, {"used_by": device_id}, tracking)
+
+    def remove_pairing_code(self, pairing_id: UUID, tracking: Tracking) -> None:
+        self._statement("DELETE FROM {schema}.devices_pairing_codes WHERE id = %(id)s",
+                        {"id": pairing_id}, tracking)
+
+    def unused_pairing_codes_expired(self, now: Any, limit: int) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q("SELECT id FROM {schema}.devices_pairing_codes"
+                                 " WHERE used_by IS NULL AND expires_at <= %(now)s"
+                                 " ORDER BY expires_at LIMIT %(limit)s"),
+                         {"now": now, "limit": limit})
+            return [row["id"] for row in curs.fetchall()]

@@ -63,6 +63,18 @@ class PostgresLibraryView(PostgresView, LibraryView):
             used_bytes bigint NOT NULL DEFAULT 0)""",
     )
 
+    def media_keys(self) -> set[str]:
+        """Every storage key a folder, track or announcement of the view refers to."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q(
+                "SELECT unnest(ARRAY[media_key, cover_key, thumbnail_key, waveform_key]) AS k"
+                " FROM {schema}.library_tracks"
+                " UNION SELECT unnest(ARRAY[media_key, waveform_key])"
+                " FROM {schema}.library_announcements"
+                " UNION SELECT unnest(ARRAY[cover_key, thumbnail_key])"
+                " FROM {schema}.library_folders"))
+            return {row["k"] for row in curs.fetchall() if row["k"]}
+
     def put(self, table: str, row: Row, tracking: Tracking) -> None:
         self._insert(_checked(table), row, tracking)
 

@@ -21,11 +21,13 @@ from interfaces.http import (
     admin,
     announcements,
     auth,
+    decisions,
     devices,
     health,
     history,
     media,
     music,
+    reports,
     resumable,
     schedules,
     web,
@@ -93,7 +95,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
                    resumable.announcements, music.router, announcements.router,
                    media.router, zones.zones, devices.router,
                    devices.zones_pairing_router, admin.router, schedules.router,
-                   history.router, health.router):
+                   history.router, reports.router, decisions.router, health.router):
         app.include_router(router)
     app.include_router(web.router)
     _metrics(app, container)

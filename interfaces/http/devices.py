@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from application.authz import tenant_filter
 from application.commands import devices as cmd
+from application.commands import playback as cmd_playback
 from application.devices import DeviceGrant
-from application.rules import TENANT_READ
+from application.horizon import HORIZON, upcoming_announcements, upcoming_tracks
+from application.rules import TENANT_READ, ZONE_FOLLOW, Target
 from domain.base import NotFound
 from domain.device import Device
 from infra.bootstrap import Container
@@ -39,6 +41,7 @@ from interfaces.http.deps import (
 )
 from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
+from projections.scheduling import spec_of_row
 
 log = logging.getLogger(__name__)
 
@@ -340,3 +343,116 @@ def _ip(request: Request) -> str | None:
         return str(ipaddress.ip_address(host)) if host else None
     except ValueError:
         return None
+
+
+# -- offline playback (issue 17; docs/device-protocol.md) ---------------------------------
+
+
+class HorizonTrack(BaseModel):
+    item_id: UUID
+    title: str
+    artist: str
+    duration_ms: int
+    media_key: str = Field(description="stable: the key a device caches the media under")
+    content_type: str
+    url: str = Field(description="signed, valid for MEDIA_URL_TTL_SECONDS: fetch it now")
+    starts_at: datetime = Field(description="on the server clock, if nothing interrupts")
+    queue_position: int
+
+
+class HorizonAnnouncement(BaseModel):
+    announcement_id: UUID
+    title: str
+    duration_ms: int
+    media_key: str
+    content_type: str
+    url: str
+    schedule_id: str
+    at: datetime = Field(description="when the schedule fires it, on the server clock")
+    slot: str
+
+
+class HorizonOut(BaseModel):
+    zone_id: UUID
+    server_time: datetime
+    until: datetime = Field(description="the horizon: what to play up to here is listed")
+    play_seq: int
+    tracks: list[HorizonTrack]
+    announcements: list[HorizonAnnouncement]
+
+
+@zones_pairing_router.get(
+    "/{zone_id}/horizon/", response_model=HorizonOut, responses=problem_responses(403, 404),
+    summary="The next hour of a zone: its tracks and scheduled announcements, to cache",
+    description="For devices to play on when they lose the server: the current track and "
+    "those after it with the times they start, and the timed announcements the zone's "
+    "schedules fire within the hour. Cache the media by `media_key` (the URLs' signatures "
+    "expire; the keys do not).", openapi_extra=rule_doc(ZONE_FOLLOW))
+def horizon(zone_id: UUID, caller: CallerDep, container: ContainerDep,
+            wait: WaitForPosition = None) -> HorizonOut:
+    container.wait_for_playback(wait)
+    row = container.zones_view.get_zone(zone_id)
+    if row is None:
+        raise NotFound(f"zone {zone_id} not found")
+    ZONE_FOLLOW.grant(caller, Target("zone", zone_id), row["client_id"])
+    now, state = datetime.now(UTC), row["state"]
+    specs = [spec_of_row(r) for r in container.schedules_view.active_schedules()]
+    client_id = row["client_id"]
+    announcements = upcoming_announcements(
+        specs, zone_id, state.get("timezone") or "UTC", now,
+        lambda ann_id: container.catalog.announcement_item(client_id, ann_id))
+    return HorizonOut(
+        zone_id=zone_id, server_time=now, until=now + HORIZON, play_seq=state["play_seq"],
+        tracks=[HorizonTrack(**_signed(container, t))
+                for t in upcoming_tracks(state, row["queue"], now)],
+        announcements=[HorizonAnnouncement(**_signed(container, a)) for a in announcements])
+
+
+def _signed(container: Container, item: dict[str, Any]) -> dict[str, Any]:
+    url = container.storage.signed_url(item["media_key"],
+                                       expires_in=container.settings.media_url_ttl_seconds,
+                                       content_type=item["content_type"])
+    return {**item, "url": url}
+
+
+PlayId = Annotated[str, StringConstraints(min_length=1, max_length=100,
+                                          pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class ReportedPlay(BaseModel):
+    play_id: PlayId = Field(description="the device's own id of this play: a play reported "
+                            "twice is recorded once")
+    kind: Literal["track", "announcement"]
+    item_id: UUID = Field(description="the track's item_id or the announcement_id")
+    title: Annotated[str, StringConstraints(max_length=500)]
+    artist: Annotated[str, StringConstraints(max_length=500)] = ""
+    duration_ms: Annotated[int, Field(ge=0)]
+    schedule_id: Annotated[str | None, StringConstraints(max_length=100)] = None
+    started_at: AwareDatetime = Field(description="on the server clock (the device's estimate)")
+    ended_at: AwareDatetime
+    end_reason: Literal["natural", "skipped", "interrupted", "stopped"]
+
+
+class PlaysIn(BaseModel):
+    zone_id: UUID = Field(description="the zone the device played for")
+    plays: Annotated[list[ReportedPlay], Field(max_length=1000)]
+
+
+class PlaysOut(BaseModel):
+    received: int
+    recorded: int = Field(description="new plays (the others were recorded already)")
+
+
+@router.post("/{device_id}/plays/", response_model=PlaysOut,
+             responses=problem_responses(401, 403, 404, 422),
+             summary="Report the plays the device made offline (idempotent per play_id)",
+             description="Sent when the device reaches the server again. The plays go in "
+             "proof of play as device-reported (`source: device`), replacing the zone's own "
+             "record over their times.", openapi_extra=rule_doc(cmd_playback.ReportDevicePlays))
+def report_plays(device_id: UUID, body: PlaysIn, request: Request, caller: CallerDep,
+                 container: ContainerDep, response: Response) -> PlaysOut:
+    plays = tuple(p.model_dump() for p in body.plays)
+    recorded, position = dispatch(request, container, caller, cmd_playback.ReportDevicePlays(
+        body.zone_id, device_id, plays))
+    set_position(response, position)
+    return PlaysOut(received=len(plays), recorded=recorded)

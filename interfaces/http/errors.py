@@ -36,6 +36,7 @@ from domain.device import (
     DeviceDeleted,
     HardwareIdTaken,
     InvalidDevice,
+    InvalidPlayReport,
     PairingCodeInvalid,
     TooManyDevices,
 )
@@ -51,6 +52,7 @@ from domain.library import (
     TrackDeleted,
     UnsupportedMediaType,
 )
+from domain.plan import PlanLimitReached
 from domain.playback import InvalidSeek, InvalidVolume, PlaybackError, QueueEmpty, ZoneInactive
 from domain.schedule import SchedulingError
 from infra.bootstrap import ReadModelLagging
@@ -84,9 +86,11 @@ STATUS: list[tuple[type[Exception], int]] = [
     (TrackDeleted, 404),
     (SystemFolderProtected, 403),
     (TooManyDevices, 409),
+    (PlanLimitReached, 409),
     (HardwareIdTaken, 409),
     (InvalidDeviceVolume, 422),
     (InvalidDevice, 422),
+    (InvalidPlayReport, 422),
     (PairingCodeInvalid, 400),
     (DeviceDeleted, 404),
     (QueueEmpty, 409),

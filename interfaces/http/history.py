@@ -70,8 +70,13 @@ class Play(BaseModel):
     schedule_id: str | None
     started_at: datetime
     ended_at: datetime | None
-    end_reason: Literal["natural", "skipped", "interrupted", "stopped"] | None
+    end_reason: Literal["natural", "skipped", "interrupted", "stopped", "offline"] | None = Field(
+        description="offline: from here a device that was offline reported what it played")
     played_seconds: float = Field(description="how long it was heard (so far, while it plays)")
+    source: Literal["server", "device"] = Field(
+        "server", description="server: the zone's live state; device: reported by the "
+        "device after it played offline (docs/device-protocol.md)")
+    device_id: UUID | None = Field(None, description="the reporting device (source device)")
 
 
 def _zone_row(container: Container, principal: Principal, zone_id: UUID,

@@ -9,10 +9,19 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from domain.accounts import Tier
 from domain.client import Client
+from domain.plan import LIMIT_FIELDS, TIER_LIMITS, effective_limits
 from domain.user import User
 
 T = TypeVar("T")
@@ -116,28 +125,58 @@ class UserRow(UserOut):
             {**row, **avatar_urls(row["avatar_key"], row["avatar_thumbnail_key"], sign)})
 
 
+class LimitOut(BaseModel):
+    value: int = Field(description="the limit in force")
+    overridden: bool = Field(description="set for this client by an admin (else the tier's)")
+    tier_default: int
+
+
 class ClientOut(BaseModel):
     id: UUID
     name: str
     email: str
     phone: str
+    timezone: str = Field(description="the client's local midnight ends its subscription")
     subscription_tier: str
     subscription_status: str
     subscription_start: date | None
     subscription_end: date | None
-    max_devices: int
+    subscription_lapsed: bool = Field(
+        description="the end date passed: commands are refused, reads still work")
+    lapsed_on: date | None
+    max_devices: int = Field(description="in force: the override, else the tier's default")
     max_storage_gb: int
+    max_zones: int
+    max_schedules: int
+    limits: dict[str, LimitOut] = Field(description="each limit, and whether overridden")
     is_active: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan(cls, data: Any) -> Any:
+        """From stored overrides (None: the tier's) to the limits in force."""
+        if not isinstance(data, dict) or "limits" in data:
+            return data
+        tier = Tier(data["subscription_tier"])
+        limits = effective_limits(tier, data)
+        return {
+            **data, **{name: limit.value for name, limit in limits.items()},
+            "limits": {name: LimitOut(value=limit.value, overridden=limit.overridden,
+                                      tier_default=TIER_LIMITS[tier][name])
+                       for name, limit in limits.items()},
+            "subscription_lapsed": data.get("lapsed_on") is not None,
+        }
 
     @classmethod
     def of(cls, client: Client) -> ClientOut:
-        return cls(
-            id=client.id, name=client.name, email=client.email, phone=client.phone,
-            subscription_tier=client.tier.value, subscription_status=client.status.value,
-            subscription_start=client.subscription_start,
-            subscription_end=client.subscription_end, max_devices=client.max_devices,
-            max_storage_gb=client.max_storage_gb, is_active=client.is_active,
-        )
+        return cls.model_validate({
+            "id": client.id, "name": client.name, "email": client.email,
+            "phone": client.phone, "timezone": client.timezone,
+            "subscription_tier": client.tier.value, "subscription_status": client.status.value,
+            "subscription_start": client.subscription_start,
+            "subscription_end": client.subscription_end, "lapsed_on": client.lapsed_on,
+            "is_active": client.is_active, **{f: getattr(client, f) for f in LIMIT_FIELDS},
+        })
 
 
 class ClientRow(ClientOut):

@@ -99,4 +99,5 @@ def test_api_replicas_worker_scheduler_and_projections_work_together(
         history = on_a.get(f"/api/zones/{zone['id']}/history/", headers=auth).json()
         decided = [e for e in history["results"] if e["type"] == "ScheduleDecided"]
         assert decided and decided[0]["actor"] == {"kind": "schedule",
-                                                   "id": schedule.json()["id"]}
+                                                   "id": schedule.json()["id"],
+                                                   "name": schedule.json()["name"]}

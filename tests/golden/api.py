@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -12,16 +11,6 @@ from fastapi.testclient import TestClient
 
 from tests.integration.accounts_helpers import all_pages
 from tests.integration.library_fixtures import fetch
-
-
-class Clock:
-    """The playback and scheduling clock: still until moved, so every position is known."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

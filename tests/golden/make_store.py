@@ -30,8 +30,8 @@ from domain.shapes import CATALOGUE
 from infra.bootstrap import Container, bootstrap
 from infra.embedded import EmbeddedServers
 from interfaces.http.app import create_app
+from tests.clock import Clock
 from tests.conftest import make_settings
-from tests.golden.api import Clock
 from tests.golden.observe import decisions, observe
 from tests.golden.scenario import Golden, build
 

@@ -26,7 +26,8 @@ from application.commands.admin import CreateUser
 from application.commands.playback import TickZone
 from domain.accounts import Role
 from infra.bootstrap import Container
-from tests.golden.api import Api, Clock
+from tests.clock import Clock
+from tests.golden.api import Api
 from tests.golden.library import make_library
 
 LONDON = ZoneInfo("Europe/London")

@@ -147,7 +147,7 @@ class World:
         account = signup(self.http)
         assert self.http.post("/api/auth/password-reset/",
                               json={"email": account.email}).status_code == 202
-        body = self.mail.to(account.email)[-1].get_content()
+        body = self.mail.wait_for(account.email)[-1].get_content()
         match = re.search(r"Reset token: (\S+)", body)
         assert match, body
         return match.group(1)

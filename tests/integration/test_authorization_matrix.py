@@ -163,6 +163,13 @@ EXAMPLES: dict[str, Example] = {
     "POST /api/devices/{device_id}/heartbeat/": lambda w, who: {
         "device_id": w.ids["zone_device"]},
     "POST /api/zones/{zone_id}/pairing-code/": lambda w, who: {"zone_id": w.ids["zone"]},
+    "GET /api/zones/{zone_id}/horizon/": lambda w, who: {"zone_id": w.ids["zone"]},
+    "POST /api/devices/{device_id}/plays/": lambda w, who: {
+        "device_id": w.ids["zone_device"], "json": {"zone_id": w.ids["zone"], "plays": [{
+            "play_id": f"m-{who}-{datetime.now(UTC).timestamp()}", "kind": "track",
+            "item_id": "00000000-0000-4000-8000-000000000017", "title": "T",
+            "duration_ms": 1000, "started_at": "2024-01-01T10:00:00+00:00",
+            "ended_at": "2024-01-01T10:00:01+00:00", "end_reason": "natural"}]}},
     "GET /api/admin/clients/": lambda w, who: {},
     "POST /api/admin/clients/": lambda w, who: {"json": {
         "name": "New Ltd", "email": f"n-{datetime.now(UTC).timestamp()}@example.com"}},
@@ -196,6 +203,9 @@ EXAMPLES: dict[str, Example] = {
     "GET /api/zones/{zone_id}/state/": lambda w, who: {
         "zone_id": w.ids["zone"], "params": {"at": datetime.now(UTC).isoformat()}},
     "GET /api/reports/plays/": lambda w, who: {},
+    "GET /api/reports/summary/": lambda w, who: {"params": {"group": "track"}},
+    "GET /api/schedules/{schedule_id}/decisions/": lambda w, who: {
+        "schedule_id": w.ids["schedule"]},
     "GET /api/health/": lambda w, who: {},
     "GET /api/ready/": lambda w, who: {},
     "GET /metrics": lambda w, who: {},

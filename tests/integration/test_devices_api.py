@@ -140,7 +140,7 @@ def wire(devices: DevicesApplication, presence: Presence, zones: dict[UUID, UUID
     """The devices commands on a dispatcher, as infra/commands.py wires them."""
     dispatcher = Dispatcher({"zone": zones.get, "device": owner_lookup(devices.get_device)})
     dispatcher.register_all(device_commands.handlers(
-        devices, lambda client_id: accounts.get_client(client_id).max_devices,
+        devices, lambda client_id: accounts.get_client(client_id).limit("max_devices"),
         lambda device, ip, ctx: record_heartbeat(devices, presence, device, ctx, ip)))
     return dispatcher
 

@@ -21,16 +21,19 @@ from dramatiq.broker import MessageProxy
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.bootstrap import Container
+from domain.base import Actor, CommandContext
+from infra.bootstrap import Container, bootstrap
 from infra.logs import configure_logging
 from infra.metrics import JobMetrics
 from infra.settings import Settings
 from interfaces.http.app import create_app
 from tests.audio_factory import make_wav
+from tests.conftest import make_settings
 from tests.integration.accounts_helpers import signup
 from tests.integration.conftest import free_port
 from tests.integration.library_fixtures import upload_track, wait_for_track
 
+CTX = CommandContext(Actor.system("test"), "observability")
 DASHBOARD = Path(__file__).parents[2] / "infra" / "observability" / "grafana" / "dashboards"
 
 
@@ -159,6 +162,34 @@ def test_failed_jobs_are_counted_as_retried_then_failed(client: TestClient,
     for outcome in ("retried", "failed"):
         key = {"actor": "extract_metadata", "outcome": outcome}
         assert value(after, "s2g_jobs_total", **key) == value(before, "s2g_jobs_total", **key) + 1
+
+
+def test_lag_and_job_queues_move_when_events_and_jobs_wait(
+        own_database: str, servers: dict[str, str], tmp_path: Path) -> None:
+    """A store whose views are not followed (no projections started): each event
+    written is one more behind; a job sent with no worker waits in its queue."""
+    prefix = f"s2g-obs-{uuid.uuid4().hex}:"
+    other = bootstrap(make_settings(own_database, servers, prefix, tmp_path),
+                      start_projections=False, start_workers=False)
+    try:
+        assert other.metrics is not None
+        app = TestClient(create_app(other))
+        with app:
+            before = scrape(app)
+            other.playback.create_zone(CTX, uuid.uuid4(), name="Unwatched")
+            other.jobs.extract_metadata.send(str(uuid.uuid4()))
+            after = scrape(app)
+        zones_views = [dict(labels)["view"] for name, labels in after
+                       if name == "s2g_projection_lag_events"
+                       and dict(labels)["view"].startswith("zones_view")]
+        assert zones_views
+        for view in zones_views:
+            assert value(after, "s2g_projection_lag_events", view=view) \
+                == value(before, "s2g_projection_lag_events", view=view) + 1
+        assert value(after, "s2g_job_queue_messages", queue="media") \
+            == value(before, "s2g_job_queue_messages", queue="media") + 1
+    finally:
+        other.close()
 
 
 def test_a_lagging_view_reports_events_and_seconds_behind(container: Container) -> None:

@@ -21,18 +21,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container, bootstrap
+from tests.clock import Clock
 from tests.conftest import make_settings
 from tests.integration.schedule_fixtures import Venue, every_rule, make_venue, music_rule
 
 LONDON = ZoneInfo("Europe/London")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

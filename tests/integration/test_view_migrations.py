@@ -116,13 +116,16 @@ def test_version_1_keeps_every_relation_name_it_had() -> None:
     # the zones view is at version 2 (issue 15: the zones' sound settings)
     assert PostgresZonesView.table_names() == ("playback_zones_v2",)
     assert tracking_table_name("zones_view", PostgresZonesView) == "zones_view_tracking_v2"
-    # issue 15: users' avatars; folders' and schedules' created_by, system folders
+    # issue 15: users' avatars; folders' and schedules' created_by, system folders;
+    # issue 16: clients' plans, live sessions and pairing codes (housekeeping)
     for view, projection in ((PostgresAccountsView, "accounts_view"),
                              (PostgresLibraryView, "library_view"),
-                             (PostgresSchedulesView, "schedules_view")):
+                             (PostgresSchedulesView, "schedules_view"),
+                             (PostgresDevicesView, "devices_view")):
         assert view.schema_version == 2
         assert tracking_table_name(projection, view) == f"{projection}_tracking_v2"
     assert PostgresSchedulesView.table_names() == ("schedules_v2",)
+    assert PostgresDevicesView.table_names() == ("devices_v2", "devices_pairing_codes_v2")
 
 
 def test_version_2_suffixes_the_tables_indexes_and_tracking_table_of_its_view() -> None:
@@ -142,7 +145,7 @@ def test_a_fresh_database_has_the_relations_it_always_had(release: Any,
     assert [(s.name, s.tracking_table) for s in container.specs] == [
         (name, f"{name}_tracking".replace("_v2_tracking", "_tracking_v2")) for name in (
             "accounts_view_v2", "library_view_v2", "media_jobs", "zones_view_v2",
-            "live_zone_state", "queue_cleanup", "devices_view", "schedules_view_v2",
+            "live_zone_state", "queue_cleanup", "devices_view_v2", "schedules_view_v2",
             "zone_history",
             "session_state_accounts", "session_state_devices")]
     with psycopg.connect(own_database) as conn:
@@ -351,16 +354,18 @@ def _exists(url: str, *names: str) -> bool:
 # Today's names (issue 14): version 1 of every view keeps them, so existing databases
 # need no change at all.
 VERSION_1: dict[type[PostgresView], tuple[str, tuple[str, ...], str]] = {
-    PostgresDevicesView: ("devices_view", ("devices",), "devices_view_tracking"),
     PostgresZoneHistoryView: ("zone_history", ("zone_history", "zone_plays"),
                               "zone_history_tracking"),
 }
 RELATIONS = {
     "accounts_clients_v2", "accounts_clients_v2_pkey", "accounts_users_v2",
     "accounts_users_v2_pkey", "accounts_users_client_idx_v2", "accounts_view_tracking_v2",
-    "accounts_view_tracking_v2_pkey",
-    "devices", "devices_pkey", "devices_client_idx", "devices_hardware_idx",
-    "devices_online_idx", "devices_view_tracking", "devices_view_tracking_pkey",
+    "accounts_view_tracking_v2_pkey", "accounts_sessions_v2", "accounts_sessions_v2_pkey",
+    "accounts_sessions_refreshed_idx_v2",
+    "devices_v2", "devices_v2_pkey", "devices_client_idx_v2", "devices_hardware_idx_v2",
+    "devices_online_idx_v2", "devices_pairing_codes_v2", "devices_pairing_codes_v2_pkey",
+    "devices_pairing_codes_unused_idx_v2", "devices_view_tracking_v2",
+    "devices_view_tracking_v2_pkey",
     "library_announcements_v2", "library_announcements_v2_pkey",
     "library_announcements_client_idx_v2", "library_folders_v2", "library_folders_v2_pkey",
     "library_folders_client_idx_v2", "library_storage_v2", "library_storage_v2_pkey",
@@ -375,7 +380,8 @@ RELATIONS = {
     "schedules_view_tracking_v2", "schedules_view_tracking_v2_pkey",
     "session_state_accounts_tracking", "session_state_accounts_tracking_pkey",
     "session_state_devices_tracking", "session_state_devices_tracking_pkey",
-    "zone_history", "zone_history_pkey", "zone_history_at_idx", "zone_history_tracking",
+    "zone_history", "zone_history_pkey", "zone_history_at_idx",
+    "zone_history_decisions_idx", "zone_history_tracking",
     "zone_history_tracking_pkey", "zone_plays", "zone_plays_pkey", "zone_plays_client_idx",
     "zone_plays_open_idx", "zone_plays_zone_idx", "zones_view_tracking_v2",
     "zones_view_tracking_v2_pkey",
