@@ -19,9 +19,8 @@ from fastapi.testclient import TestClient
 from domain.accounts import Role
 from domain.plan import TIER_LIMITS
 from domain.quota import GB
-from infra.bootstrap import Container, bootstrap
-from tests.clock import Clock
-from tests.conftest import make_settings
+from infra.bootstrap import Container
+from tests.clock import Clock, clocked_container
 from tests.integration.accounts_helpers import Account, assert_problem, signup
 from tests.integration.admin_helpers import position, stamps, stored_events, sync2gear_user
 
@@ -47,11 +46,8 @@ def clock(end: date) -> Clock:
 @pytest.fixture
 def clock_container(test_database: str, servers: dict[str, str], redis_prefix: str,
                     tmp_path: Path, clock: Clock) -> Iterator[Container]:
-    settings = make_settings(test_database, servers, redis_prefix, tmp_path,
-                             projections_in_process=False, workers_in_process=False)
-    container = bootstrap(settings, start_projections=False, clock=clock)
-    yield container
-    container.close()
+    with clocked_container(test_database, servers, redis_prefix, tmp_path, clock) as container:
+        yield container
 
 
 def patch_client(client: TestClient, admin: Account, account: Account, request_id: str,

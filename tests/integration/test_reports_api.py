@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.bootstrap import Container, bootstrap
-from tests.clock import Clock
-from tests.conftest import make_settings
+from infra.bootstrap import Container
+from tests.clock import Clock, clocked_container
 from tests.integration.accounts_helpers import assert_problem
 from tests.integration.schedule_fixtures import Venue, make_venue, music_rule
 
@@ -38,11 +37,8 @@ def clock(day: date) -> Clock:
 @pytest.fixture
 def scheduler_container(test_database: str, servers: dict[str, str], redis_prefix: str,
                         tmp_path: Path, clock: Clock) -> Iterator[Container]:
-    settings = make_settings(test_database, servers, redis_prefix, tmp_path,
-                             projections_in_process=False, workers_in_process=False)
-    container = bootstrap(settings, start_projections=False, clock=clock)
-    yield container
-    container.close()
+    with clocked_container(test_database, servers, redis_prefix, tmp_path, clock) as container:
+        yield container
 
 
 def at(day: date, hh: int, mm: int) -> datetime:

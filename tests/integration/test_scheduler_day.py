@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.bootstrap import Container, bootstrap
-from tests.clock import Clock
-from tests.conftest import make_settings
+from infra.bootstrap import Container
+from tests.clock import Clock, clocked_container
 from tests.integration.schedule_fixtures import Venue, every_rule, make_venue, music_rule
 
 LONDON = ZoneInfo("Europe/London")
@@ -42,11 +41,8 @@ def clock(day: date) -> Clock:
 @pytest.fixture
 def scheduler_container(test_database: str, servers: dict[str, str], redis_prefix: str,
                         tmp_path: Path, clock: Clock) -> Iterator[Container]:
-    settings = make_settings(test_database, servers, redis_prefix, tmp_path,
-                             projections_in_process=False, workers_in_process=False)
-    container = bootstrap(settings, start_projections=False, clock=clock)
-    yield container
-    container.close()
+    with clocked_container(test_database, servers, redis_prefix, tmp_path, clock) as container:
+        yield container
 
 
 def local(day: date, hh: int, mm: int) -> str:
