@@ -89,6 +89,20 @@ class MailCollector:
 
 
 @pytest.fixture(scope="module")
+def limited(make_app: AppFactory) -> tuple[Container, TestClient]:
+    """An app of its own whose commands are limited to 5 a minute per caller."""
+    return make_app(rate_limit_command="5/minute")
+
+
+def next_reply(ws: Any) -> dict[str, Any]:
+    """The socket's next message that is not a zone state frame."""
+    while True:
+        message: dict[str, Any] = ws.receive_json()
+        if message["type"] != "zone.state":
+            return message
+
+
+@pytest.fixture(scope="module")
 def smtp_server() -> Iterator[tuple[MailCollector, int]]:
     """A real SMTP server on a free 127.0.0.1 port, and what it has received."""
     collector = MailCollector()

@@ -5,27 +5,13 @@ with a budget of its own."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
 from interfaces.ws import TIME_BURST
 from tests.integration.accounts_helpers import signup
-from tests.integration.conftest import AppFactory
-
-
-@pytest.fixture(scope="module")
-def limited(make_app: AppFactory) -> tuple[Container, TestClient]:
-    return make_app(rate_limit_command="5/minute")
-
-
-def _reply(ws: Any) -> dict[str, Any]:
-    while True:
-        message: dict[str, Any] = ws.receive_json()
-        if message["type"] != "zone.state":
-            return message
+from tests.integration.conftest import next_reply
 
 
 def test_a_clock_exchange_is_answered_with_server_times_between_send_and_receipt(
@@ -37,13 +23,13 @@ def test_a_clock_exchange_is_answered_with_server_times_between_send_and_receipt
         ws.receive_json()
         t0 = time.time() * 1000
         ws.send_json({"type": "time", "t0": t0})
-        reply = _reply(ws)
+        reply = next_reply(ws)
         t3 = time.time() * 1000
         assert reply["type"] == "time" and reply["t0"] == t0
         assert t0 - 1 <= reply["t1"] <= reply["t2"] <= t3 + 1  # one clock here
         for bad in ("soon", None, True):
             ws.send_json({"type": "time", "t0": bad})
-            error = _reply(ws)
+            error = next_reply(ws)
             assert (error["type"], error["of"], error["status"]) == ("error", "time", 422)
 
 
@@ -56,12 +42,12 @@ def test_a_burst_of_exchanges_spends_no_command_budget_and_has_its_own_limit(
         ws.receive_json()
         for i in range(int(TIME_BURST)):
             ws.send_json({"type": "time", "t0": i})
-            assert _reply(ws)["type"] == "time"
+            assert next_reply(ws)["type"] == "time"
         ws.send_json({"type": "time", "t0": 99})
-        refused = _reply(ws)
+        refused = next_reply(ws)
         assert (refused["type"], refused["status"], refused["retry_after"]) == ("error", 429, 1)
         ws.send_json({"type": "volume", "volume": 30})  # the command budget is untouched
-        assert _reply(ws) == {"type": "ack", "of": "volume"}
+        assert next_reply(ws) == {"type": "ack", "of": "volume"}
 
 
 def test_a_socket_refused_admission_gets_no_clock_answer(

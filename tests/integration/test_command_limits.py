@@ -4,26 +4,11 @@ in the dispatcher, so both transports count against one budget."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
 from tests.integration.accounts_helpers import signup
-from tests.integration.conftest import AppFactory
-
-
-@pytest.fixture(scope="module")
-def limited(make_app: AppFactory) -> tuple[Container, TestClient]:
-    return make_app(rate_limit_command="5/minute")
-
-
-def _reply(ws: Any) -> dict[str, Any]:
-    while True:
-        message: dict[str, Any] = ws.receive_json()
-        if message["type"] != "zone.state":
-            return message
+from tests.integration.conftest import next_reply
 
 
 def test_a_caller_sending_commands_too_fast_gets_429_over_http_and_websocket(
@@ -41,7 +26,7 @@ def test_a_caller_sending_commands_too_fast_gets_429_over_http_and_websocket(
     with http.websocket_connect(f"/ws/playback/{zone_id}/?token={owner.access}") as ws:
         ws.receive_json()
         ws.send_json({"type": "volume", "volume": 21})
-        reply = _reply(ws)
+        reply = next_reply(ws)
         assert (reply["type"], reply["status"]) == ("error", 429)
         assert reply["retry_after"] >= 1
     other = signup(http)  # another caller has a budget of its own
