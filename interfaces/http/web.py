@@ -18,10 +18,11 @@ from starlette.staticfiles import StaticFiles
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
-# Media may come from S3 (another origin); sockets from this origin only.
+# Media may come from S3 (another origin): played, and fetched into the player's
+# offline cache (connect-src); sockets from this origin only.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
        "img-src 'self' data: blob: https: http:; media-src 'self' blob: https: http:; "
-       "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "
+       "connect-src 'self' ws: wss: https: http:; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
 
 router = APIRouter(include_in_schema=False)

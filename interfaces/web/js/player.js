@@ -7,12 +7,15 @@
 import { api } from "./api.js";
 import { ServerClock, audible, handoverAt, musicTarget, parseTime } from "./clock.js";
 import { toast } from "./dom.js";
+import { steer } from "./drift.js";
 import { ZoneSocket } from "./live.js";
 import { Channel, dbGain } from "./mixer.js";
 import { NowPlaying } from "./nowplaying.js";
+import { Offline } from "./offline.js";
 
 const KEY = "s2g.player.device";
-const DRIFT_MS = 1000;       // correct the audio when it is further off than this
+const DRIFT_MS = 1000;       // an item this near its end may be reported ended
+const STEER_MS = 200;        // zone sync: how often the audio is steered (drift.js)
 const HEARTBEAT_MS = 10000;  // presence lives for 30 s on the server
 const DUCK_RAMP_MS = 500;    // the music goes down (and back up) this fast around speech
 const PRELOAD_MS = 5000;     // the next track is loaded this long before a crossfade
@@ -47,23 +50,29 @@ class Player {
       ch.audio.addEventListener("loadedmetadata", () => this.sync());
       ch.audio.addEventListener("error", () => this.mediaError(ch));
     }
+    // Offline playback: the horizon cached, a local state while the socket is down.
+    this.offline = new Offline(device, this.clock, (state) => { this.state = state; this.sync(); });
     this.socket = new ZoneSocket(device.zoneId, {
       token: async () => this.device.token, clock: this.clock, pingEveryMs: HEARTBEAT_MS,
-      onState: (state) => { this.state = state; this.sync(); },
+      onState: (state) => { this.state = this.offline.follow(state); this.sync(); },
       onStatus: (status) => {
         setStatus(status);
+        this.offline.status(status);
         if (status === "live") this.socket.send({ type: "heartbeat" });
       },
       onRefused: async (code) => { forget(`This player was unpaired (${code}). Pair it again.`); },
     }).start();
     this.timer = setInterval(() => this.sync(), 1000);
     this.ticker = setInterval(() => this.view.tick(this.clock.now()), 250);
+    this.steerer = setInterval(() => this.steer(), STEER_MS);
   }
 
   stop() {
     this.socket.stop();
+    this.offline.stop();
     clearInterval(this.timer);
     clearInterval(this.ticker);
+    clearInterval(this.steerer);
     clearTimeout(this.handoverTimer);
     for (const ch of [this.music, this.spare, this.speech]) ch.stop();
     this.context.close();
@@ -72,6 +81,32 @@ class Player {
   /** Current gains of the music, next-track and announcement nodes (for tests). */
   gains() {
     return { music: this.music.gain, next: this.spare.gain, announcement: this.speech.gain };
+  }
+
+  /** Zone sync between syncs: keep the audible elements on the zone's position. */
+  steer() {
+    const state = this.state;
+    if (!state) return;
+    const now = this.clock.now();
+    const speech = state.announcement ? audible(state, now) : null;
+    if (speech && this.speech.identity) steerTo(this.speech.audio, speech);
+    const music = musicTarget(state, now);
+    if (music && this.music.identity === `music:${music.mediaKey}`) {
+      steerTo(this.music.audio, music);
+    }
+  }
+
+  /** Where the audible item is on the server clock, read at one instant (for tests
+   * and measurements): `{server_ms, position_ms, item_id, ...}`. */
+  position() {
+    const state = this.state;
+    const ch = state?.announcement && this.speech.identity ? this.speech : this.music;
+    const audio = ch.audio;
+    const now = this.clock.now();
+    const target = state && (ch === this.speech ? audible(state, now) : musicTarget(state, now));
+    return { server_ms: now, position_ms: audio.currentTime * 1000, item_id: ch.identity,
+             target_ms: target?.positionMs ?? null, paused: audio.paused,
+             rate: audio.playbackRate, clock_error_ms: this.clock.error };
   }
 
   /** Make the audio elements match what the zone should sound like now. */
@@ -187,7 +222,7 @@ class Player {
   /** The next track took over by the clock: say so once (the zone moves on once). */
   reportHandover(state) {
     const key = `${state.play_seq}:${state.queue_position}`;
-    if (this.handedOver === key) return;
+    if (this.handedOver === key || this.offline.active) return;
     this.handedOver = key;
     this.socket.send({ type: "ended", play_seq: state.play_seq,
                        queue_position: state.queue_position });
@@ -203,7 +238,8 @@ class Player {
     let target = null;
     if (channel === this.speech && state?.announcement) target = audible(state, now);
     if (channel === this.music && state && !state.announcement) target = musicTarget(state, now);
-    if (!target || target.positionMs < target.durationMs - 2 * DRIFT_MS) {
+    if (!target || target.positionMs < target.durationMs - 2 * DRIFT_MS
+        || this.offline.active) {  // offline, the local state moves on by the clock
       this.sync();
       return;
     }
@@ -214,19 +250,22 @@ class Player {
 
   /** A signed URL may have expired: ask for a fresh state (fresh URLs), reload. */
   mediaError(channel) {
-    if (!channel.audio.getAttribute("src")) return;
+    if (!channel.audio.getAttribute("src") || this.offline.active) return;
     channel.identity = null;
     this.socket.send({ type: "sync" });
   }
 }
 
-/** Keep `audio` at the target's position (within DRIFT_MS), playing or paused. */
+/** Steer `audio` to the target's position on the server clock (drift.js), unless
+ * it ended with the target near its end too. */
+function steerTo(audio, target) {
+  const atEnd = audio.ended && target.positionMs >= target.durationMs - DRIFT_MS;
+  if (!atEnd) steer(audio, target.positionMs, target.playing);
+}
+
+/** Keep `audio` at the target's position, playing or paused. */
 function follow(audio, target) {
-  if (audio.readyState >= HTMLMediaElement.HAVE_METADATA && !audio.seeking) {
-    const drift = Math.abs(audio.currentTime * 1000 - target.positionMs);
-    const atEnd = audio.ended && target.positionMs >= target.durationMs - DRIFT_MS;
-    if (drift > DRIFT_MS && !atEnd) audio.currentTime = target.positionMs / 1000;
-  }
+  steerTo(audio, target);
   if (!target.playing) {
     audio.pause();
   } else if (audio.paused && !audio.ended) {
@@ -292,8 +331,10 @@ $("start-audio").addEventListener("click", () => {
   $("start-audio").hidden = true;
   player?.context.resume().then(() => player?.sync(), (e) => toast(e.message, "error"));
 });
-// Read-only, for tests and debugging: the gains the player applies now.
-window.s2gPlayer = { gains: () => player?.gains() ?? null };
+// Read-only, for tests and debugging: the gains it applies, where it plays (zone sync).
+window.s2gPlayer = { gains: () => player?.gains() ?? null,
+                     position: () => player?.position() ?? null,
+                     offline: () => player?.offline.report() ?? null };
 
 const saved = stored.get();
 if (saved?.token && saved?.zoneId) start(saved); else showPairing();
