@@ -35,6 +35,23 @@ def wait_until_up(base_url: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"{base_url} did not come up in {timeout} s")
 
 
+def lift_plan_limits(base: str, env: dict[str, str], auth: dict[str, str]) -> None:
+    """Tests that make zones as their load make more than a plan allows: an admin
+    (made with the CLI, on the same servers) lifts the caller's client's limits."""
+    email, password = f"admin-{uuid.uuid4().hex[:8]}@example.com", "a-long-admin-password"
+    subprocess.run([str(BIN / "sync2gear"), "create-user", "--email", email, "--name", "Admin",
+                    "--password", password, "--role", "admin"],
+                   env=env, check=True, capture_output=True, timeout=60)
+    with httpx.Client(base_url=base, timeout=30) as http:
+        admin = http.post("/api/auth/login/", json={"email": email, "password": password})
+        assert admin.status_code == 200, admin.text
+        client_id = http.get("/api/auth/me/", headers=auth).json()["client_id"]
+        lifted = http.patch(f"/api/admin/clients/{client_id}/", json={
+            "max_zones": 100_000, "max_schedules": 100_000},
+            headers={"Authorization": f"Bearer {admin.json()['access']}"})
+        assert lifted.status_code == 200, lifted.text
+
+
 @pytest.fixture
 def process_env(own_database: str, servers: dict[str, str], redis_prefix: str,
                 tmp_path: Path) -> dict[str, str]:

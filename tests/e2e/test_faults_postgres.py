@@ -19,7 +19,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.e2e.conftest import free_port, wait_until_up
+from tests.e2e.conftest import free_port, lift_plan_limits, wait_until_up
 from tests.e2e.faults import RestartablePostgres, signup, until
 
 CLIENTS = 4
@@ -95,6 +95,7 @@ def test_postgres_restart_under_load_answers_503_then_recovers_and_keeps_every_c
         "DB_POOL_TIMEOUT": str(DB_POOL_TIMEOUT)})
     wait_until_up(base)
     auth = signup(base, "Pat")
+    lift_plan_limits(base, {**process_env, "DATABASE_URL": postgres.url}, auth)
 
     load = Load(base, auth)
     clients = [threading.Thread(target=load.run, args=(i,)) for i in range(CLIENTS)]

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.audio_factory import make_wav
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, lift_plan_limits
 from tests.e2e.embedded_support import data_folder, embedded_env, server_pids, signup
 
 Spawn = Callable[..., subprocess.Popen[bytes]]
@@ -108,6 +108,13 @@ class Driver:
             self.folder = folder.json()["id"]
 
 
+def unlimited(http: httpx.Client, env: dict[str, str]) -> dict[str, str]:
+    """A new client whose plan allows every zone the driver makes."""
+    auth = signup(http)
+    lift_plan_limits(str(http.base_url).rstrip("/"), env, auth)
+    return auth
+
+
 def first_zone(driver: Driver | None, base: str, deadline: float,
                make: Callable[[httpx.Client], Driver]) -> Driver:
     """Sign up (on the first start), then create a zone: before `deadline`."""
@@ -161,7 +168,7 @@ def test_twenty_restarts_killed_at_random_moments_always_come_back_and_lose_noth
         proc = spawn("run", "--port", str(port), env=env)
         base = f"http://127.0.0.1:{port}"
         driver = first_zone(driver, base, began + 30,
-                            lambda http: Driver(signup(http), rng, tmp_path))
+                            lambda http: Driver(unlimited(http, env), rng, tmp_path))
         starts.append(time.monotonic() - began)
         if start == STARTS:
             break  # the last start: read everything back below
