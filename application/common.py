@@ -6,14 +6,16 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from domain.base import DomainError, NotFound
+from domain.roster import Roster
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,28 @@ def load_live(repository: Repository[Any], agg_id: Any, cls: type[A], what: str,
             or (client_id is not None and owner != client_id)):
         raise NotFound(f"{what} {agg_id} not found")
     return agg
+
+
+RosterT = TypeVar("RosterT", bound=Roster)
+
+
+def stored_roster(repository: Repository[Any], cls: type[RosterT],
+                  client_id: UUID) -> RosterT | None:
+    """The client's roster of this kind, None when it was never opened."""
+    try:
+        return cast(RosterT, repository.get(cls.create_id(client_id)))
+    except AggregateNotFoundError:
+        return None
+
+
+def open_roster(repository: Repository[Any], cls: type[RosterT], client_id: UUID,
+                existing: Callable[[], Iterable[UUID]]) -> RosterT:
+    """The client's roster, opened on first use (call inside `acting`) with what the
+    client had before rosters existed: `existing()`, called that once."""
+    roster = stored_roster(repository, cls, client_id)
+    if roster is None:
+        roster = cls(client_id=client_id, member_ids=sorted(set(existing()), key=str))
+    return roster
 
 
 SaveObserver = Callable[[Sequence[Any]], None]

@@ -1,39 +1,33 @@
 """Plans: a client's limits (its tier's, or an admin's overrides) and the end of
 its subscription.
 
-`Plans.check_room` refuses one more zone or schedule over the effective limit,
-counting what the client has in the read models (the routes wait for them after
-each command, so one caller's creations are counted in order). `lapse_due` is
-the leader's periodic job: a client whose `subscription_end` has passed at its
-local midnight is recorded as lapsed (`Client.SubscriptionLapsed`), and the
-dispatcher then refuses its users' and devices' commands (`check_may_command`).
+`Plans.limit` is a client's limit in force, read from its Client aggregate; the
+applications count against it with a roster aggregate per client (devices,
+zones, schedules: `domain/roster.py`), saved with what it admits, so a command
+never reads a read model to count. `lapse_due` is the leader's periodic job: a
+client whose `subscription_end` has passed at its local midnight is recorded as
+lapsed (`Client.SubscriptionLapsed`), and the dispatcher then refuses its users'
+and devices' commands (`check_may_command`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
 from application.accounts import AccountsApplication
 from application.common import retry_on_conflict
 from domain.base import Actor, CommandContext, NotFound, acting
-from domain.plan import check_room
-
-Count = Callable[[UUID], int]
 
 
 class Plans:
-    def __init__(self, accounts: AccountsApplication, counts: Mapping[str, Count]) -> None:
+    def __init__(self, accounts: AccountsApplication) -> None:
         self.accounts = accounts
-        self._counts = dict(counts)
 
     def limit(self, client_id: UUID, name: str) -> int:
+        """The client's limit in force (`max_zones`, ...): its override, else its tier's."""
         return self.accounts.get_client(client_id).limit(name)
-
-    def check_room(self, client_id: UUID, name: str) -> None:
-        """Raise PlanLimitReached when the client has no room for one more."""
-        check_room(name, self._counts[name](client_id), self.limit(client_id, name))
 
     def check_may_command(self, client_id: UUID) -> None:
         """Raise SubscriptionExpired while the client's subscription is lapsed."""

@@ -19,8 +19,10 @@ from application.common import (
     SetAsList,
     last_position,
     load_live,
+    open_roster,
     register_common_transcodings,
     retry_on_conflict,
+    stored_roster,
 )
 from application.ports import Catalog
 from application.versions import VersionedApplication
@@ -29,9 +31,10 @@ from domain.device import DevicePlay, device_play_id
 from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
 from domain.schedule_engine import GRACE, Decision, ScheduleSpec, evaluate
 from domain.sound import Loudness, gain_db
-from domain.zone import Zone
+from domain.zone import Zone, ZoneRoster
 
 Result = tuple[Zone, int | None]
+ExistingZones = Callable[[UUID], Iterable[UUID]]  # a client's zones in the zones read model
 
 
 class QueueItemAsDict(Transcoding):
@@ -58,16 +61,18 @@ class AnnouncementItemAsDict(Transcoding):
 
 class PlaybackApplication(VersionedApplication, Application[UUID]):
     name = "playback"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Zone: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Zone: 100, ZoneRoster: 100}
 
     def __init__(
         self, env: EnvType | None = None, *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: Callable[[], random.Random] = random.Random,
+        existing_zones: ExistingZones = lambda _: (),
     ) -> None:
         super().__init__(env)
         self.clock = clock
         self._rng = rng
+        self._existing_zones = existing_zones
         self._locks: dict[UUID, threading.Lock] = {}  # one per zone ever commanded here
         self._locks_guard = threading.Lock()
 
@@ -90,17 +95,47 @@ class PlaybackApplication(VersionedApplication, Application[UUID]):
     # -- zones ---------------------------------------------------------------------
 
     @retry_on_conflict
-    def create_zone(self, ctx: CommandContext, client_id: UUID, **fields: Any) -> Result:
+    def create_zone(self, ctx: CommandContext, client_id: UUID, *,
+                    max_zones: int | None = None, **fields: Any) -> Result:
+        """A new zone, within the client's zone limit (None: no limit): the zone and
+        its slot in the client's `ZoneRoster` are saved together."""
         with acting(ctx):
             zone = Zone.create(client_id=client_id, **fields)
-        return zone, last_position(self.save(zone))
+            roster = self._zone_roster(client_id)
+            roster.add(zone.id, max_zones)
+        return zone, last_position(self.save(zone, roster))
 
     def change_zone(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
                     **changes: Any) -> Result:
         return self._do(ctx, scope, zone_id, lambda z: z.change(**changes), playing=False)
 
     def delete_zone(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.delete(), playing=False)
+        """Delete a zone; its roster slot is free again, in the same save."""
+        with self._zone_lock(zone_id):
+            return self._delete_once(ctx, scope, zone_id)
+
+    @retry_on_conflict
+    def _delete_once(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
+        zone = self.get_zone(zone_id, scope)
+        # No roster yet: nothing to free (opening one later leaves deleted zones out).
+        roster = stored_roster(self.repository, ZoneRoster, zone.client_id)
+        touched: list[Any] = [zone]
+        with acting(ctx):
+            zone.tick(self.clock(), self._rng())
+            zone.delete()
+            if roster is not None and roster.remove(zone.id):
+                touched.append(roster)
+        return zone, last_position(self.save(*touched))
+
+    def _zone_roster(self, client_id: UUID) -> ZoneRoster:
+        """The client's zone roster, opened on first use (inside `acting`).
+
+        Zones made before rosters existed are counted once, when the roster opens,
+        from the zones read model as it stands: no waiting for it to catch up, so a
+        zone it does not show yet goes uncounted (a one-time leniency). Zones it
+        still shows though deleted are left out (checked in the event store)."""
+        return open_roster(self.repository, ZoneRoster, client_id, lambda: [
+            z for z in self._existing_zones(client_id) if self.zone_owner(z) == client_id])
 
     # -- playback commands -----------------------------------------------------------
 

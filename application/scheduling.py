@@ -7,7 +7,7 @@ schedules themselves, and checks that what they name belongs to the client.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -17,20 +17,24 @@ from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
 from application.common import (
+    SetAsList,
     last_position,
     load_live,
+    open_roster,
     register_common_transcodings,
     retry_on_conflict,
+    stored_roster,
 )
 from application.ports import Catalog
 from application.versions import VersionedApplication
 from domain.base import CommandContext, NotFound, acting
 from domain.playback import AnnouncementNotReady
-from domain.schedule import Schedule
+from domain.schedule import Schedule, ScheduleRoster
 from domain.schedule_engine import ScheduleSpec
 
 Result = tuple[Schedule, int | None]
 ZoneOwner = Callable[[UUID], UUID | None]
+ExistingSchedules = Callable[[UUID], Iterable[UUID]]  # a client's, in the schedules view
 
 
 class SchedulingApplication(VersionedApplication, Application[UUID]):
@@ -38,13 +42,16 @@ class SchedulingApplication(VersionedApplication, Application[UUID]):
 
     def __init__(self, env: EnvType | None = None, *, catalog: Catalog | None = None,
                  zone_owner: ZoneOwner | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 existing_schedules: ExistingSchedules = lambda _: ()) -> None:
         super().__init__(env)
         self.catalog, self.zone_owner, self.clock = catalog, zone_owner, clock
+        self._existing_schedules = existing_schedules
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_common_transcodings(transcoder)
+        transcoder.register(SetAsList())  # a roster's members, should it be snapshotted
 
     def get_schedule(self, schedule_id: UUID, client_id: UUID | None = None) -> Schedule:
         """The schedule; another client's (or a deleted) one is reported as absent."""
@@ -52,12 +59,16 @@ class SchedulingApplication(VersionedApplication, Application[UUID]):
 
     @retry_on_conflict
     def create_schedule(self, ctx: CommandContext, client_id: UUID, rule: dict[str, Any],
-                        is_active: bool = True) -> Result:
+                        is_active: bool = True, *, max_schedules: int | None = None) -> Result:
+        """A new schedule, within the client's schedule limit (None: no limit): the
+        schedule and its slot in the client's `ScheduleRoster` are saved together."""
         with acting(ctx):
             schedule = Schedule.create(client_id=client_id, rule=rule, is_active=is_active,
                                        now=self.clock(), created_by=ctx.user_id)
-        self._check_references(client_id, schedule.rule)
-        return schedule, last_position(self.save(schedule))
+            self._check_references(client_id, schedule.rule)
+            roster = self._roster(client_id)
+            roster.add(schedule.id, max_schedules)
+        return schedule, last_position(self.save(schedule, roster))
 
     @retry_on_conflict
     def change_schedule(self, ctx: CommandContext, scope: UUID | None, schedule_id: UUID,
@@ -86,9 +97,31 @@ class SchedulingApplication(VersionedApplication, Application[UUID]):
     def delete_schedule(self, ctx: CommandContext, scope: UUID | None,
                         schedule_id: UUID) -> Result:
         schedule = self.get_schedule(schedule_id, scope)
+        # No roster yet: nothing to free (opening one later leaves deleted ones out).
+        roster = stored_roster(self.repository, ScheduleRoster, schedule.client_id)
+        touched: list[Any] = [schedule]
         with acting(ctx):
             schedule.delete()
-        return schedule, last_position(self.save(schedule))
+            if roster is not None and roster.remove(schedule.id):
+                touched.append(roster)
+        return schedule, last_position(self.save(*touched))
+
+    def _roster(self, client_id: UUID) -> ScheduleRoster:
+        """The client's schedule roster, opened on first use (inside `acting`).
+
+        Schedules made before rosters existed are counted once, when the roster
+        opens, from the schedules read model as it stands: no waiting for it to
+        catch up, so one it does not show yet goes uncounted (a one-time leniency).
+        Ones it still shows though deleted are left out (checked in the event store)."""
+        return open_roster(self.repository, ScheduleRoster, client_id, lambda: [
+            s for s in self._existing_schedules(client_id) if self._is_live(s, client_id)])
+
+    def _is_live(self, schedule_id: UUID, client_id: UUID) -> bool:
+        try:
+            self.get_schedule(schedule_id, client_id)
+        except NotFound:
+            return False
+        return True
 
     def _check_references(self, client_id: UUID, rule: dict[str, Any]) -> None:
         """Zones, folders and the announcement must be the client's own."""

@@ -246,7 +246,11 @@ def roster_id(client_id: UUID) -> UUID:
 
 
 class DeviceRoster(TracedAggregate):
-    """The devices a client has registered: never more than its limit."""
+    """The devices a client has registered: never more than its limit.
+
+    The same idea as `domain.roster.Roster` (zones, schedules), kept apart
+    because its stored topics (`domain.device:DeviceRoster.Added`, field
+    `device_id`) must not change."""
 
     class Opened(TracedAggregate.Created):
         client_id: UUID

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
 from domain.base import DomainError, NotFound, TracedAggregate, stamped_user
+from domain.roster import Roster
 
 MAX_PRIORITY = 1000
 
@@ -286,3 +287,27 @@ class Schedule(TracedAggregate):
     def _check_alive(self) -> None:
         if self.is_deleted:
             raise NotFound(f"schedule {self.id} not found")
+
+
+def schedule_roster_id(client_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"sync2gear:schedule-roster:{client_id}")
+
+
+class ScheduleRoster(Roster):
+    """The schedules a client has (one stream per client): never more than
+    `max_schedules`."""
+
+    limit_name = "max_schedules"
+
+    @staticmethod
+    def create_id(client_id: UUID) -> UUID:
+        return schedule_roster_id(client_id)
+
+    class Opened(Roster.Opened):
+        pass
+
+    class Added(Roster.Added):
+        pass
+
+    class Removed(Roster.Removed):
+        pass

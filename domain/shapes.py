@@ -191,10 +191,12 @@ def _aggregates() -> list[type[Aggregate]]:
 
 
 def _concrete(cls: type[Aggregate]) -> bool:
-    """An aggregate that is stored: one with a creation event of its own."""
-    return any(isinstance(v, type) and issubclass(v, Aggregate.Created)
-               and v.__qualname__.startswith(cls.__qualname__ + ".")
-               for v in vars(cls).values())
+    """An aggregate that is stored: one with a creation event of its own, and not an
+    abstract base (`domain.roster.Roster`: only its subclasses are stored)."""
+    return not inspect.isabstract(cls) and any(
+        isinstance(v, type) and issubclass(v, Aggregate.Created)
+        and v.__qualname__.startswith(cls.__qualname__ + ".")
+        for v in vars(cls).values())
 
 
 def _events_of(cls: type[Aggregate]) -> list[type[Any]]:

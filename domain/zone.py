@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
@@ -34,6 +34,7 @@ from domain.playback import (
     check_volume,
     unique_items,
 )
+from domain.roster import Roster
 from domain.schedule_engine import Decision, ZoneFacts, is_newer
 from domain.sound import SOUND_DEFAULTS, check_sound
 
@@ -512,3 +513,26 @@ def _ids(values: Any) -> list[str]:
     except (TypeError, ValueError):
         raise LibraryError("fallback_folder_ids must be a list of folder ids",
                            "fallback_folder_ids") from None
+
+
+def zone_roster_id(client_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"sync2gear:zone-roster:{client_id}")
+
+
+class ZoneRoster(Roster):
+    """The zones a client has (one stream per client): never more than `max_zones`."""
+
+    limit_name = "max_zones"
+
+    @staticmethod
+    def create_id(client_id: UUID) -> UUID:
+        return zone_roster_id(client_id)
+
+    class Opened(Roster.Opened):
+        pass
+
+    class Added(Roster.Added):
+        pass
+
+    class Removed(Roster.Removed):
+        pass

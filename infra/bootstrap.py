@@ -313,10 +313,13 @@ def bootstrap(
                                       es_env)
         jobs_class = jobs_projection(jobs)
         redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        playback = (PlaybackApplication(es_env) if clock is None
-                    else PlaybackApplication(es_env, clock=clock))
-        devices = DevicesApplication(es_env, zone_owner=playback.zone_owner)
         zones_view = construct_view("zones_view", view_class(PostgresZonesView), es_env)
+        # The views count a client's zones and schedules once, when its roster opens
+        # (those made before rosters existed); after that, commands never read them.
+        playback = (PlaybackApplication(es_env, existing_zones=zones_view.zones_of_client)
+                    if clock is None else PlaybackApplication(
+                        es_env, clock=clock, existing_zones=zones_view.zones_of_client))
+        devices = DevicesApplication(es_env, zone_owner=playback.zone_owner)
 
         def load_zone(zone_id: UUID, version: int) -> Any:
             return playback.repository.get(zone_id, version=version)
@@ -338,11 +341,12 @@ def bootstrap(
         devices_view = construct_view(DevicesProjection.name, view_class(PostgresDevicesView),
                                       es_env)
         catalog = LibraryCatalog(library, library_view)
-        scheduling = SchedulingApplication(es_env, catalog=catalog,
-                                           zone_owner=playback.zone_owner,
-                                           **({"clock": clock} if clock else {}))
         schedules_view = construct_view(SchedulesProjection.name,
                                         view_class(PostgresSchedulesView), es_env)
+        scheduling = SchedulingApplication(es_env, catalog=catalog,
+                                           zone_owner=playback.zone_owner,
+                                           existing_schedules=schedules_view.schedules_of_client,
+                                           **({"clock": clock} if clock else {}))
     tokens = TokenService(
         settings.jwt_secret.get_secret_value(),
         timedelta(seconds=settings.access_token_ttl_seconds),
@@ -355,24 +359,7 @@ def bootstrap(
     devices.observe_saves(guard.saved)
     presence = Presence(redis_client, settings.redis_prefix, settings.presence_ttl_seconds)
     rate_limiter = RateLimiter(redis_url, settings.redis_prefix, settings.rate_limits)
-    def caught_up(view: TrackingRecorder, app: Any) -> TrackingRecorder:
-        """The view, once it has every event its application stored so far: a limit
-        counts every zone or schedule made before, not only those projected."""
-        head = app.recorder.max_notification_id()
-        deadline = time.monotonic() + settings.wait_for_position_timeout
-        while head and not view.has_tracking_id(app.name, head):
-            if time.monotonic() > deadline:
-                raise ReadModelLagging(head, settings.wait_for_position_timeout)
-            time.sleep(0.01)
-        return view
-
-    plans = Plans(accounts, {
-        "max_zones": lambda cid: len(cast(PostgresZonesView, caught_up(
-            zones_view, playback)).zones_of_client(cid)),
-        "max_schedules": lambda cid: cast(PostgresSchedulesView, caught_up(
-            schedules_view, scheduling)).list_schedules(
-            client_id=cid, zone_id=None, type=None, is_active=None, offset=0, limit=1).count,
-    })
+    plans = Plans(accounts)
     dispatcher = build_dispatcher(
         plans=plans,
         accounts=accounts, library=library, playback=playback, devices=devices,

@@ -46,10 +46,10 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
     }, limiter=limiter, observer=observer, standing=plans.check_may_command)
     dispatcher.register_all(account_commands.handlers(accounts, media,
                                                       settings.max_image_mb * 1024 * 1024))
-    dispatcher.register_all(playback_commands.handlers(playback, catalog, plans.check_room))
+    dispatcher.register_all(playback_commands.handlers(playback, catalog, plans.limit))
     dispatcher.register_all(device_commands.handlers(
         devices, lambda client_id: plans.limit(client_id, "max_devices"), heartbeat))
-    dispatcher.register_all(schedule_commands.handlers(scheduling, plans.check_room))
+    dispatcher.register_all(schedule_commands.handlers(scheduling, plans.limit))
     dispatcher.register_all(admin_commands.handlers(accounts))
     limits = library_commands.UploadLimits(
         settings.max_upload_bytes, settings.max_files_per_upload,

@@ -43,6 +43,9 @@ class SchedulesView(TrackingRecorder, ABC):
     @abstractmethod
     def active_schedules(self) -> list[Row]: ...
 
+    @abstractmethod
+    def schedules_of_client(self, client_id: UUID) -> list[UUID]: ...
+
 
 def rule_columns(rule: dict[str, Any]) -> Row:
     return {"name": rule["name"], "type": rule["type"], "priority": rule["priority"],

@@ -125,19 +125,19 @@ class ApplySchedules(Command[Result | None]):
     grace: timedelta = GRACE
 
 
-# (client, limit name) -> raises PlanLimitReached when there is no room for one more
-Room = Callable[[UUID, str], None]
+# (client, limit name) -> the client's limit in force (`Plans.limit`)
+Limit = Callable[[UUID, str], int]
 
 
 def handlers(playback: PlaybackApplication, catalog: Catalog,
-             room: Room) -> list[tuple[type[Any], Handler]]:
+             limit: Limit) -> list[tuple[type[Any], Handler]]:
     def simple(method: Callable[[CommandContext, UUID | None, UUID], Result]) -> Handler:
         return lambda c, g, ctx: method(ctx, g.scope, c.zone_id)
 
     def create(c: CreateZone, g: Grant, ctx: CommandContext) -> Result:
         assert g.scope is not None  # CLIENT_MEMBER: the caller's client
-        room(g.scope, "max_zones")
-        return playback.create_zone(ctx, g.scope, name=c.name, description=c.description,
+        return playback.create_zone(ctx, g.scope, max_zones=limit(g.scope, "max_zones"),
+                                    name=c.name, description=c.description,
                                     default_volume=c.default_volume, timezone=c.timezone)
 
     def report_plays(c: ReportDevicePlays, g: Grant, ctx: CommandContext

@@ -51,13 +51,13 @@ class DeleteSchedule(ScheduleCommand):
 
 
 def handlers(scheduling: SchedulingApplication,
-             room: Callable[[UUID, str], None]) -> list[tuple[type[Any], Handler]]:
-    """`room(client, limit name)` raises when the client's plan has no room for one more."""
+             limit: Callable[[UUID, str], int]) -> list[tuple[type[Any], Handler]]:
+    """`limit(client, limit name)`: the client's limit in force (`Plans.limit`)."""
 
     def create(c: CreateSchedule, g: Grant, ctx: CommandContext) -> Result:
         assert g.scope is not None  # CLIENT_MEMBER: the caller's client
-        room(g.scope, "max_schedules")
-        return scheduling.create_schedule(ctx, g.scope, c.spec, c.is_active)
+        return scheduling.create_schedule(ctx, g.scope, c.spec, c.is_active,
+                                          max_schedules=limit(g.scope, "max_schedules"))
 
     def change(c: ChangeSchedule, g: Grant, ctx: CommandContext) -> Result:
         return scheduling.change_schedule(ctx, g.scope, c.schedule_id, is_active=c.is_active,

@@ -57,6 +57,12 @@ class PostgresSchedulesView(PostgresView, SchedulesView):
                                  "priority DESC, name, id", params, offset, limit)
         return Page(count, rows)
 
+    def schedules_of_client(self, client_id: UUID) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._q("SELECT id FROM {schema}.schedules WHERE client_id = %(c)s"),
+                         {"c": client_id})
+            return [r["id"] for r in curs.fetchall()]
+
     def active_schedules(self) -> list[Row]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._q("SELECT id, rule, active_since FROM {schema}.schedules"
