@@ -180,9 +180,10 @@ class Metrics:
         self.registry.register(collector)
         self._server: Any = None
 
-    def exposition(self) -> bytes:
-        """The text exposition format, process-wide metrics first."""
-        return generate_latest(REGISTRY) + generate_latest(self.registry)
+    def exposition(self, *more: CollectorRegistry) -> bytes:
+        """The text exposition format: process-wide metrics, this container's, then
+        `more` (an HTTP app's requests)."""
+        return b"".join(generate_latest(r) for r in (REGISTRY, self.registry, *more))
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - a scrape target
         """Serve both registries on `port` (processes with no HTTP API)."""

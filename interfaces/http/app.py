@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
 
@@ -106,8 +106,11 @@ def _metrics(app: FastAPI, container: Container) -> None:
     """Request rate and latency by route (the instrumentator's middleware), and the
     exposition of every metric at `/metrics` (for Prometheus; not for the public:
     the shipped nginx.conf does not pass it through)."""
-    Instrumentator(should_ignore_untemplated=True, excluded_handlers=["/metrics"]
-                   ).instrument(app)
+    # The app's own registry: each app counts its requests (one app per process in
+    # production; tests build several, which must not share one instrumentation).
+    requests = CollectorRegistry(auto_describe=False)
+    Instrumentator(should_ignore_untemplated=True, excluded_handlers=["/metrics"],
+                   registry=requests).instrument(app)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"],
              openapi_extra=rule_doc(PUBLIC), summary="Prometheus metrics of this process",
@@ -117,7 +120,7 @@ def _metrics(app: FastAPI, container: Container) -> None:
                          " exposition format.")
     async def metrics() -> PlainTextResponse:
         assert container.metrics is not None
-        body = await run_in_threadpool(container.metrics.exposition)  # reads PostgreSQL
+        body = await run_in_threadpool(container.metrics.exposition, requests)  # PostgreSQL
         return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
 

@@ -73,7 +73,8 @@ class Load:
 
 def _stored_zone_ids(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT DISTINCT originator_id FROM playback_events").fetchall()
+        rows = conn.execute("SELECT originator_id FROM playback_events"  # zones, not rosters
+                            " WHERE topic = 'domain.zone:Zone.Created'").fetchall()
     return {str(row[0]) for row in rows}
 
 
