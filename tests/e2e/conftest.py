@@ -53,6 +53,19 @@ def lift_plan_limits(base: str, env: dict[str, str], auth: dict[str, str]) -> No
 
 
 @pytest.fixture
+def scheduling_server(spawn: Callable[..., subprocess.Popen[bytes]],
+                      process_env: dict[str, str]) -> str:
+    """`sync2gear run` with its scheduler deciding every second; its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    spawn("run", "--port", str(port), env={**process_env, "PUBLIC_URL": base,
+                                           "SCHEDULER_IN_PROCESS": "true",
+                                           "SCHEDULE_TICK_SECONDS": "1"})
+    wait_until_up(base)
+    return base
+
+
+@pytest.fixture
 def process_env(own_database: str, servers: dict[str, str], redis_prefix: str,
                 tmp_path: Path) -> dict[str, str]:
     """Processes of this test only: a database and a Redis prefix of its own, so

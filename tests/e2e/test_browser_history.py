@@ -27,22 +27,10 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests.audio_factory import make_mp3
 from tests.e2e import browser_support
 from tests.e2e.browser_support import Pages, eventually, launch, seed, sign_up
-from tests.e2e.conftest import free_port, wait_until_up
 from tests.e2e.test_browser import log_in
 
 SCHEDULE = "Closing call"
 FIRST_PLAY_S = 4.0
-
-
-@pytest.fixture
-def base_url(spawn: Any, process_env: dict[str, str]) -> str:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    spawn("run", "--port", str(port), env={**process_env, "PUBLIC_URL": base,
-                                           "SCHEDULER_IN_PROCESS": "true",
-                                           "SCHEDULE_TICK_SECONDS": "1"})
-    wait_until_up(base)
-    return base
 
 
 @pytest.fixture
@@ -56,7 +44,8 @@ def artifacts(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.timeout(180)
 def test_history_shows_plays_a_users_next_a_scheduled_announcement_and_the_past_state(
-        base_url: str, artifacts: Path, tmp_path: Path) -> None:
+        scheduling_server: str, artifacts: Path, tmp_path: Path) -> None:
+    base_url = scheduling_server
     with httpx.Client(base_url=base_url, timeout=20) as http:
         email, auth = sign_up(http)
         ids = seed(http, auth)

@@ -25,7 +25,6 @@ from bench.sync import pairing_code
 from tests.audio_factory import mp3_bytes
 from tests.e2e import browser_support
 from tests.e2e.browser_support import Pages, eventually, launch, seed, sign_up
-from tests.e2e.conftest import free_port, wait_until_up
 from tests.e2e.test_browser import pair_player
 from tests.e2e.test_browser_history import schedule_once
 
@@ -35,24 +34,14 @@ TOLERANCE_MS = 5
 
 
 @pytest.fixture
-def base_url(spawn: Any, process_env: dict[str, str]) -> str:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    spawn("run", "--port", str(port), env={**process_env, "PUBLIC_URL": base,
-                                           "SCHEDULER_IN_PROCESS": "true",
-                                           "SCHEDULE_TICK_SECONDS": "1"})
-    wait_until_up(base)
-    return base
-
-
-@pytest.fixture
 def artifacts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(browser_support, "ARTIFACTS", browser_support.ARTIFACTS / "offline")
 
 
 @pytest.mark.timeout(240)
 def test_a_player_cut_off_for_two_minutes_plays_on_and_proof_of_play_lists_its_plays(
-        base_url: str, artifacts: None) -> None:
+        scheduling_server: str, artifacts: None) -> None:
+    base_url = scheduling_server
     with httpx.Client(base_url=base_url, timeout=20) as http:
         _, auth = sign_up(http)
         ids = seed(http, auth)
