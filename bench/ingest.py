@@ -63,7 +63,7 @@ def _ffmpeg(path: Path) -> None:
 def _ffmpeg_meter(path: Path) -> None:
     """FFmpeg's own loudness meter (C): integrated loudness and 4x true peak, no waveform."""
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path),
-                    "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"], check=True)
+                    "-af", "ebur128=peak=true", "-f", "null", "-"], check=True)
 
 
 def _ingest(path: Path) -> None:
