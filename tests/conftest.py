@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,20 @@ def own_database(servers: dict[str, str]) -> Iterator[str]:
     yield make_conninfo(**{k: v for k, v in info.items() if v is not None})
     with psycopg.connect(servers["database_url"], autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def locker(own_database: str) -> Iterator[Callable[[str, str], None]]:
+    """`lock(table, mode)` holds a table lock of `own_database` in an open transaction
+    until the test ends (as a stuck writer would)."""
+    conn = psycopg.connect(own_database)
+
+    def lock(table: str, mode: str) -> None:
+        conn.execute(f"LOCK TABLE {table} IN {mode} MODE")
+
+    yield lock
+    conn.rollback()
+    conn.close()
 
 
 @pytest.fixture(scope="session")

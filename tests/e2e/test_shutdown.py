@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,19 +22,6 @@ from tests.e2e.conftest import free_port, wait_until_up
 from tests.e2e.embedded_support import signup
 
 Spawn = Callable[..., subprocess.Popen[bytes]]
-
-
-@pytest.fixture
-def locker(own_database: str) -> Iterator[Callable[[str, str], None]]:
-    """`lock(table, mode)` holds a table lock in an open transaction until the test ends."""
-    conn = psycopg.connect(own_database)
-
-    def lock(table: str, mode: str) -> None:
-        conn.execute(f"LOCK TABLE {table} IN {mode} MODE")
-
-    yield lock
-    conn.rollback()
-    conn.close()
 
 
 def wait_for_a_lock_wait(database: str, timeout: float = 30) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -36,19 +35,6 @@ def container(own_database: str, servers: dict[str, str], tmp_path: Path) -> Ite
                                 tmp_path), start_projections=False)
     yield c
     c.close()
-
-
-@pytest.fixture
-def locker(own_database: str) -> Iterator[Callable[[str, str], None]]:
-    """`lock(table, mode)` holds a table lock in an open transaction until the test ends."""
-    conn = psycopg.connect(own_database)
-
-    def lock(table: str, mode: str) -> None:
-        conn.execute(f"LOCK TABLE {table} IN {mode} MODE")
-
-    yield lock
-    conn.rollback()
-    conn.close()
 
 
 def test_creating_a_zone_works_while_the_zones_view_is_locked(
