@@ -8,8 +8,9 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import EnumAttribute, NotFound, TracedAggregate
+from domain.base import EnumAttribute, TracedAggregate
 from domain.library import InvalidMedia, LibraryError, MediaStatus
+from domain.lifecycle import Deletable
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Media:
         return asdict(self)
 
 
-class Announcement(TracedAggregate):
+class Announcement(Deletable, TracedAggregate):
     # 2: the measured loudness and the waveform (domain/sound.py)
     class_version = 2
     status = EnumAttribute(MediaStatus)
@@ -171,17 +172,7 @@ class Announcement(TracedAggregate):
     class Deleted(TracedAggregate.Event):
         pass
 
-    def delete(self) -> None:
-        self._check_alive()
-        self._deleted()
-
-    @event(Deleted)
-    def _deleted(self) -> None:
-        self.is_deleted = True
-
-    def _check_alive(self) -> None:
-        if self.is_deleted:
-            raise NotFound(f"announcement {self.id} not found")
+    _deleted = event(Deleted)(Deletable._deleted)  # delete() (domain/lifecycle.py)
 
 
 def _title(title: str) -> str:

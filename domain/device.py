@@ -12,70 +12,34 @@ Heartbeats are not events: presence lives in Redis, and only the transitions
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.base import DomainError, TracedAggregate
+from domain.base import TracedAggregate
+
+# The rules moved to domain/device_rules.py; importers still find these names here.
+from domain.device_rules import EDITABLE, check_play, check_volume
+from domain.device_rules import DeviceDeleted as DeviceDeleted
+from domain.device_rules import HardwareIdTaken as HardwareIdTaken
+from domain.device_rules import InvalidDevice as InvalidDevice
+from domain.device_rules import InvalidPlayReport as InvalidPlayReport
+from domain.device_rules import InvalidVolume as InvalidVolume
+from domain.device_rules import PairingCodeInvalid as PairingCodeInvalid
+from domain.device_rules import TooManyDevices as TooManyDevices
+from domain.device_rules import check_fields as check_fields
+from domain.device_rules import hardware_key as hardware_key
+from domain.lifecycle import Deletable
 
 DEFAULT_VOLUME = 70
-EDITABLE = ("name", "device_type", "model", "firmware_version")
-MAX_LENGTH = {"device_id": 255, "name": 255, "device_type": 50, "model": 100,
-              "firmware_version": 50}
-REQUIRED = ("device_id", "name", "device_type")
 
 
-class DevicesError(DomainError):
-    """Base of the devices context's broken rules."""
+class Device(Deletable, TracedAggregate):
+    deleted_error = DeviceDeleted  # domain/lifecycle.py
+    deleted_message = "{name} {id} has been deleted"
 
-
-class TooManyDevices(DevicesError):
-    """The client already has as many devices as its subscription allows (409)."""
-
-
-class HardwareIdTaken(DevicesError):
-    """Another device (of any client) is registered with this hardware id (409)."""
-
-
-class InvalidVolume(DevicesError):
-    pass
-
-
-class InvalidDevice(DevicesError):
-    """A field of a device is empty, too long, or cannot be changed (422)."""
-
-
-class DeviceDeleted(DevicesError):
-    pass
-
-
-class PairingCodeInvalid(DevicesError):
-    """The pairing code is unknown, expired or already used."""
-
-
-def hardware_key(hardware_id: str) -> str:
-    """The KeyIndex key that makes a hardware id unique across all clients."""
-    return f"device:{hardware_id}"
-
-
-def check_fields(fields: dict[str, Any]) -> dict[str, str]:
-    """Strip text fields; raise InvalidDevice if one is empty (when required) or too long."""
-    cleaned = {}
-    for key, value in fields.items():
-        if not isinstance(value, str):
-            raise InvalidDevice(f"{key} must be text")
-        text = value.strip()
-        if key in REQUIRED and not text:
-            raise InvalidDevice(f"a device needs a {key.replace('_', ' ')}")
-        if len(text) > MAX_LENGTH[key]:
-            raise InvalidDevice(f"{key} is longer than {MAX_LENGTH[key]} characters")
-        cleaned[key] = text
-    return cleaned
-
-
-class Device(TracedAggregate):
     class Registered(TracedAggregate.Created):
         client_id: UUID
         zone_id: UUID
@@ -88,13 +52,9 @@ class Device(TracedAggregate):
     @event(Registered)
     def __init__(self, client_id: UUID, zone_id: UUID, device_id: str, name: str,
                  device_type: str, model: str, firmware_version: str) -> None:
-        self.client_id = client_id
-        self.zone_id = zone_id
-        self.device_id = device_id
-        self.name = name
-        self.device_type = device_type
-        self.model = model
-        self.firmware_version = firmware_version
+        self.client_id, self.zone_id, self.device_id = client_id, zone_id, device_id
+        self.name, self.device_type = name, device_type
+        self.model, self.firmware_version = model, firmware_version
         self.volume = DEFAULT_VOLUME
         self.ip_address: str | None = None
         self.is_online = False
@@ -149,9 +109,7 @@ class Device(TracedAggregate):
 
     def set_volume(self, volume: int) -> bool:
         self._check_alive()
-        if isinstance(volume, bool) or not isinstance(volume, int) or not 0 <= volume <= 100:
-            raise InvalidVolume(f"volume must be a whole number from 0 to 100, not {volume!r}")
-        if volume == self.volume:
+        if check_volume(volume) == self.volume:
             return False
         self._volume_set(volume=volume)
         return True
@@ -228,17 +186,10 @@ class Device(TracedAggregate):
     class Deleted(TracedAggregate.Event):
         pass
 
-    def delete(self) -> None:
-        self._check_alive()
-        self._deleted()
+    _deleted = event(Deleted)(Deletable._deleted)  # delete() (domain/lifecycle.py)
 
-    @event(Deleted)
-    def _deleted(self) -> None:
-        self.is_deleted, self.is_online, self.token_id = True, False, None
-
-    def _check_alive(self) -> None:
-        if self.is_deleted:
-            raise DeviceDeleted(f"device {self.id} has been deleted")
+    def _let_go(self) -> None:
+        self.is_online, self.token_id = False, None
 
 
 def roster_id(client_id: UUID) -> UUID:
@@ -297,14 +248,6 @@ class DeviceRoster(TracedAggregate):
 
 # -- plays a device made offline (issue 17) ----------------------------------------------
 
-PLAY_KINDS = ("track", "announcement")
-MAX_PLAY = timedelta(hours=6)  # longer than any item: a report claiming more is wrong
-FUTURE_SLACK = timedelta(minutes=1)  # a device's server-clock estimate may run a little ahead
-
-
-class InvalidPlayReport(DevicesError):
-    """A reported play is malformed: unknown kind, ends before it starts, in the future (422)."""
-
 
 class DevicePlay(TracedAggregate):
     """One play a device made while it could not reach the server, reported when it
@@ -344,15 +287,8 @@ class DevicePlay(TracedAggregate):
 
     @classmethod
     def report(cls, *, now: datetime, **play: Any) -> DevicePlay:
-        """Check the play's rules (kind, times), then record it."""
-        if play["kind"] not in PLAY_KINDS:
-            raise InvalidPlayReport(f"a play is a track or an announcement, not {play['kind']!r}")
-        started, ended = play["started_at"], play["ended_at"]
-        if not started < ended <= started + MAX_PLAY:
-            raise InvalidPlayReport(f"play {play['play_id']}: it must end after it starts, "
-                                    f"within {MAX_PLAY}")
-        if ended > now + FUTURE_SLACK:
-            raise InvalidPlayReport(f"play {play['play_id']} ends in the future")
+        """Check the play's rules (domain/device_rules.py), then record it."""
+        check_play(play, now)
         return cls(**play)
 
 

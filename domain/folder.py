@@ -7,11 +7,12 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import EnumAttribute, NotFound, TracedAggregate, stamped_user
+from domain.base import EnumAttribute, TracedAggregate, stamped_user
 from domain.library import FolderType, InvalidOrder, LibraryError, SystemFolderProtected
+from domain.lifecycle import Deletable
 
 
-class Folder(TracedAggregate):
+class Folder(Deletable, TracedAggregate):
     # 2: who created the folder (`created_by`) and system folders (`is_system`)
     class_version = 2
     type = EnumAttribute(FolderType)
@@ -141,11 +142,7 @@ class Folder(TracedAggregate):
                 f"folder {self.id} is a system folder: only a sync2gear admin can delete it")
         self._deleted()
 
-    @event(Deleted)
-    def _deleted(self) -> None:
-        self.is_deleted = True
-        self.items = []
+    _deleted = event(Deleted)(Deletable._deleted)  # (domain/lifecycle.py)
 
-    def _check_alive(self) -> None:
-        if self.is_deleted:
-            raise NotFound(f"folder {self.id} not found")
+    def _let_go(self) -> None:
+        self.items = []

@@ -9,14 +9,17 @@ from eventsourcing.domain import event
 
 from domain.base import EnumAttribute, TracedAggregate
 from domain.library import InvalidMedia, MediaStatus, TrackDeleted
+from domain.lifecycle import Deletable
 
 EDITABLE = ("title", "artist", "album", "genre", "year")
 
 
-class Track(TracedAggregate):
+class Track(Deletable, TracedAggregate):
     # 2: the measured loudness and the waveform (domain/sound.py)
     class_version = 2
     status = EnumAttribute(MediaStatus)
+    deleted_error = TrackDeleted  # domain/lifecycle.py
+    deleted_message = "{name} {id} has been deleted"
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -97,7 +100,7 @@ class Track(TracedAggregate):
         year: int | None, duration: float, cover_key: str | None, thumbnail_key: str | None,
     ) -> bool:
         """Apply extracted tags once; a repeated extraction (a retried task) is a no-op."""
-        self._check_not_deleted()
+        self._check_alive()
         if self.status is not MediaStatus.PROCESSING:
             return False
         read: dict[str, Any] = {
@@ -127,7 +130,7 @@ class Track(TracedAggregate):
         reason: str
 
     def record_failure(self, reason: str) -> bool:
-        self._check_not_deleted()
+        self._check_alive()
         if self.status is not MediaStatus.PROCESSING:
             return False
         self._extraction_failed(reason=reason)
@@ -145,7 +148,7 @@ class Track(TracedAggregate):
     def record_loudness(self, integrated_lufs: float | None, true_peak_dbtp: float | None,
                         waveform_key: str) -> bool:
         """Record the measurement once; a repeated one (a retried job) is a no-op."""
-        self._check_not_deleted()
+        self._check_alive()
         if self.waveform_key is not None:
             return False
         self._loudness_measured(integrated_lufs=integrated_lufs,
@@ -162,7 +165,7 @@ class Track(TracedAggregate):
         changes: dict[str, Any]
 
     def edit(self, **changes: Any) -> None:
-        self._check_not_deleted()
+        self._check_alive()
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise InvalidMedia(f"these fields cannot be edited: {sorted(unknown)}")
@@ -180,7 +183,7 @@ class Track(TracedAggregate):
         thumbnail_key: str
 
     def set_cover(self, cover_key: str, thumbnail_key: str) -> None:
-        self._check_not_deleted()
+        self._check_alive()
         self._cover_set(cover_key=cover_key, thumbnail_key=thumbnail_key)
 
     @event(CoverSet)
@@ -192,7 +195,7 @@ class Track(TracedAggregate):
         folder_id: UUID | None
 
     def move_to(self, folder_id: UUID | None) -> None:
-        self._check_not_deleted()
+        self._check_alive()
         if folder_id != self.folder_id:
             self._moved(folder_id=folder_id)
 
@@ -203,17 +206,7 @@ class Track(TracedAggregate):
     class Deleted(TracedAggregate.Event):
         pass
 
-    def delete(self) -> None:
-        self._check_not_deleted()
-        self._deleted()
-
-    @event(Deleted)
-    def _deleted(self) -> None:
-        self.is_deleted = True
-
-    def _check_not_deleted(self) -> None:
-        if self.is_deleted:
-            raise TrackDeleted(f"track {self.id} has been deleted")
+    _deleted = event(Deleted)(Deletable._deleted)  # delete() (domain/lifecycle.py)
 
 
 def default_title(filename: str) -> str:
