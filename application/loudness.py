@@ -8,8 +8,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
 
-from application.playback import audible_ids
 from application.ports import LoudnessLookup
+from domain.live_state import audible_ids
 from domain.sound import Loudness
 from domain.zone import Zone
 

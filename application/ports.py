@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 from uuid import UUID
 
+from application.sessions import RefreshClaims
+from domain.base import DomainError
 from domain.playback import AnnouncementItem, QueueItem
 from domain.sound import Loudness
+from domain.user import User
 
 
 class PasswordHasher(Protocol):
@@ -127,17 +131,6 @@ class SpeechSynthesizer(Protocol):
         """Speak `text` into an audio file in `out_dir`; returns its path."""
 
 
-class LiveState(Protocol):
-    """Where the current state of each zone is kept for devices, and announced."""
-
-    def publish(self, zone_id: str, version: int, state: dict[str, Any]) -> bool:
-        """Store the state if `version` is newer than the stored one, and announce it.
-        Returns False when a newer (or the same) version was already there."""
-
-    def current(self, zone_id: str) -> dict[str, Any] | None:
-        """The latest stored state, with its `version`, or None."""
-
-
 class Catalog(Protocol):
     """The library as playback needs it: what a folder or announcement plays."""
 
@@ -162,3 +155,54 @@ class IncomingFile(Protocol):
 
     @property
     def file(self) -> BinaryIO: ...
+
+
+class Tokens(Protocol):
+    """Mints the tokens a login, a refresh or a device's pairing answers with."""
+
+    def pair(self, user: User, session_id: UUID, token_id: str) -> dict[str, str]:
+        """`{"access", "refresh"}` of a session."""
+
+    def refresh(self, token: str) -> RefreshClaims:
+        """A refresh token's claims (InvalidToken when it is not one)."""
+
+    def device(self, device_id: UUID, zone_id: UUID, client_id: UUID, token_id: str) -> str: ...
+
+
+class RateLimited(DomainError):
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class RateLimits(Protocol):
+    def hit(self, name: str, *key: str) -> None:
+        """Count one attempt at limit `name` for `key`; RateLimited once over it."""
+
+
+class Presence(Protocol):
+    """Which devices are online now: heartbeats refresh a short-lived mark."""
+
+    def clock(self) -> datetime: ...
+
+    def heartbeat(self, device_id: UUID, at: datetime | None = None) -> bool:
+        """Refresh the device's presence; True if it was not online until now."""
+
+    def forget(self, device_id: UUID) -> None:
+        """Drop the mark, so that the next heartbeat counts as coming online again."""
+
+    def is_online(self, device_id: UUID) -> bool: ...
+
+    def online(self, device_ids: Iterable[UUID]) -> set[UUID]: ...
+
+    def last_seen(self, device_ids: Iterable[UUID]) -> dict[UUID, datetime | None]: ...
+
+
+class LocalFiles(Protocol):
+    """Media kept in a local folder, served behind our own signed URLs."""
+
+    def verify(self, key: str, exp: int, sig: str, ct: str | None = None) -> bool:
+        """Whether `sig` signs this key, expiry and content type, and `exp` is to come."""
+
+    def path_of(self, key: str) -> Path:
+        """Where the key's file is (ValueError: not a valid key)."""

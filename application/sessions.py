@@ -47,6 +47,14 @@ class AccessClaims:
 
 
 @dataclass(frozen=True)
+class RefreshClaims:
+    user_id: UUID
+    session_id: UUID
+    token_id: str
+    credentials_version: int
+
+
+@dataclass(frozen=True)
 class DeviceClaims:
     device_id: UUID
     zone_id: UUID

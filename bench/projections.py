@@ -23,7 +23,6 @@ import time
 from typing import Any
 
 import psycopg
-from eventsourcing.application import Application
 from psycopg import sql
 
 from bench.core import Context, Row
@@ -47,7 +46,7 @@ def run(ctx: Context) -> list[Row]:
     container = bootstrap(settings, start_projections=False, start_workers=False)
     try:
         stored = seed(container, Sizes.of(ctx.quick))
-        apps = {type(a): a for a in vars(container).values() if isinstance(a, Application)}
+        apps = {type(a): a for a in container.applications}
         specs = [s for s in container.specs if issubclass(s.view_class, PostgresView)
                  and stored.get(apps[s.application_class].name)]  # views of events stored
         by_name = {a.name: a for a in apps.values()}

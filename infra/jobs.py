@@ -38,10 +38,11 @@ MAIL_RETRY: dict[str, Any] = {"max_retries": 12, "min_backoff": 500, "max_backof
 class Jobs:
     """The actors, bound to one broker; `processor` does the work."""
 
-    def __init__(self, broker: dramatiq.Broker, processor: Callable[[], MediaProcessor],
+    def __init__(self, broker: dramatiq.Broker,
+                 processor: Callable[[], MediaProcessor] | None = None,
                  mailer: Callable[[], Mailer] | None = None, mail_queue: str = "mail") -> None:
         self.broker = broker
-        self._processor = processor
+        self._media = processor
         self._mailer = mailer
         self.mail_queue = mail_queue
         self.send_mail = dramatiq.actor(
@@ -62,6 +63,15 @@ class Jobs:
         if self._mailer is None:
             raise RuntimeError("this worker has no mailer")
         self._mailer().send(to, subject, body)
+
+    def serve_media(self, processor: MediaProcessor) -> None:
+        """Do the media jobs with `processor` (the library's, built after the jobs)."""
+        self._media = lambda: processor
+
+    def _processor(self) -> MediaProcessor:
+        if self._media is None:
+            raise RuntimeError("this worker has no media processor")
+        return self._media()
 
     def _extract(self, track_id: str) -> None:
         self._processor().extract_track(UUID(track_id))

@@ -1,4 +1,4 @@
-"""Audio and image inspection: mutagen and PyAV for sound, Pillow for pictures.
+"""Audio inspection: mutagen and PyAV for sound (pictures: infra/images.py).
 
 Formats are decided by content only. Files are handed to mutagen as nameless file
 objects so a misleading extension cannot sway its guess, and every library error
@@ -8,11 +8,9 @@ InvalidMedia (the right kind of file, but unreadable).
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -20,17 +18,18 @@ import av
 import mutagen
 from mutagen.aac import AAC
 from mutagen.easymp4 import EasyMP4
-from mutagen.flac import FLAC, Picture
+from mutagen.flac import FLAC
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, EasyMP3, HeaderNotFoundError
-from mutagen.mp4 import MP4, MP4Cover
+from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
-from PIL import Image, UnidentifiedImageError
 
-from application.ports import AudioProbe, AudioTags, ImageInfo
+from application.ports import AudioProbe, AudioTags
 from domain.library import InvalidMedia, LibraryError, UnsupportedMediaType
+from infra.images import PillowImages as PillowImages  # re-exported (its tests import it here)
+from infra.images import cover_of, describe_error
 
 # (mutagen class, our format name, content type); subclasses (EasyMP3) match too.
 _MUTAGEN_KINDS: list[tuple[type[Any], str, str]] = [
@@ -58,8 +57,6 @@ _NOT_AUDIO: list[tuple[bytes, int, str]] = [  # (magic, offset, what it is)
     (b"AVI ", 8, "an AVI video"),
 ]
 _MPEG_RATES = range(8000, 48001)
-_MAX_PIXELS = 50_000_000
-_IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 
 
 class MutagenInspector:
@@ -89,7 +86,7 @@ class MutagenInspector:
             raise InvalidMedia(str(e)) from e
         # WAV's ID3 tag has no easy wrapper; everything else comes out with easy keys.
         text = _id3_text(easy.tags) if isinstance(easy.tags, ID3) else _easy_text(easy.tags)
-        cover, cover_mime = _cover(full)
+        cover, cover_mime = cover_of(full)
         return AudioTags(
             title=text.get("title"),
             artist=text.get("artist"),
@@ -128,7 +125,7 @@ def _load(path: Path, *, easy: bool) -> Any:
         except HeaderNotFoundError as e:
             raise InvalidMedia("the file starts like an MP3 but has no MPEG audio frames") from e
         except Exception as e:  # mutagen raises many kinds on damaged input
-            raise InvalidMedia(f"the file is damaged or truncated{_describe(e)}") from e
+            raise InvalidMedia(f"the file is damaged or truncated{describe_error(e)}") from e
     if found is None:
         raise UnsupportedMediaType("the file is not a recognised audio format")
     # mutagen can mistake noise for MPEG frames; real MP3 has a standard sample rate
@@ -215,7 +212,7 @@ def _probe_webm(path: Path) -> AudioProbe:
     except LibraryError:
         raise
     except Exception as e:  # PyAV raises FFmpegError, OSError, ValueError...
-        raise InvalidMedia(f"the WebM file is damaged or truncated{_describe(e)}") from e
+        raise InvalidMedia(f"the WebM file is damaged or truncated{describe_error(e)}") from e
 
 
 def _demuxed_end(container: Any, stream: Any) -> float:
@@ -255,95 +252,3 @@ def _id3_text(tags: Any) -> dict[str, str]:
 def _year(date: str | None) -> int | None:
     match = re.search(r"\d{4}", date or "")
     return int(match.group()) if match else None
-
-
-def _cover(found: Any) -> tuple[bytes | None, str | None]:
-    """Embedded cover art, preferring the front cover (picture type 3)."""
-    pictures: list[tuple[int, bytes, str]] = []  # (is front cover, data, mime)
-    tags: Any = found.tags
-    if isinstance(tags, ID3):
-        apics: list[Any] = cast(Any, tags).getall("APIC")  # isinstance made it typed
-        pictures = [(p.type == 3, p.data, p.mime) for p in apics]
-    elif isinstance(found, MP4) and tags is not None:
-        pictures = [(True, bytes(c), _mp4_mime(c)) for c in tags.get("covr", [])]
-    elif isinstance(found, FLAC):
-        pictures = [(p.type == 3, p.data, p.mime) for p in found.pictures]
-    elif tags is not None and hasattr(tags, "get"):  # Ogg: base64 FLAC picture blocks
-        pictures = [_ogg_picture(v) for v in tags.get("metadata_block_picture", [])]
-    pictures = [p for p in pictures if p[1] and p[2] != "-->"]  # "-->" means a URL
-    if not pictures:
-        return None, None
-    _, data, mime = max(pictures, key=lambda p: p[0])
-    return data, mime or _sniff_image_mime(data)
-
-
-def _mp4_mime(cover: MP4Cover) -> str:
-    return "image/png" if cover.imageformat == MP4Cover.FORMAT_PNG else "image/jpeg"
-
-
-def _ogg_picture(value: str) -> tuple[int, bytes, str]:
-    try:
-        picture = cast(Any, Picture)(base64.b64decode(value))
-    except Exception:  # a broken picture should not make the whole file unreadable
-        return (False, b"", "")
-    return (picture.type == 3, picture.data, picture.mime)
-
-
-def _sniff_image_mime(data: bytes) -> str | None:
-    try:
-        with Image.open(BytesIO(data)) as image:
-            return Image.MIME.get(image.format or "")
-    except Exception:
-        return None
-
-
-def _describe(error: Exception) -> str:
-    """The library's explanation as a suffix, if it gave one (mutagen often does not)."""
-    return f" ({error})" if str(error) else ""
-
-
-class PillowImages:
-    """ImageProcessor: validates uploads (cover art, logos) and makes thumbnails."""
-
-    def inspect(self, data: bytes) -> ImageInfo:
-        if not data:
-            raise InvalidMedia("the image is empty")
-        with _image(data) as image:
-            fmt = (image.format or "").lower()
-            if fmt not in _IMAGE_TYPES:
-                raise UnsupportedMediaType(f"{fmt.upper() or 'this'} images are not accepted")
-            try:
-                image.verify()
-            except Exception as e:
-                raise InvalidMedia(f"the {fmt} image is damaged{_describe(e)}") from e
-        with _image(data) as image:  # verify() leaves the image unusable: open again
-            width, height = image.size
-        return ImageInfo(fmt, _IMAGE_TYPES[fmt], width, height)
-
-    def thumbnail(self, data: bytes, size: int) -> bytes:
-        with _image(data) as image:
-            try:
-                image.thumbnail((size, size))
-                rgb = image.convert("RGB")
-            except Exception as e:
-                raise InvalidMedia(f"the image cannot be decoded{_describe(e)}") from e
-        out = BytesIO()
-        rgb.save(out, "JPEG", quality=85)
-        return out.getvalue()
-
-
-@contextmanager
-def _image(data: bytes) -> Iterator[Image.Image]:
-    try:
-        image = Image.open(BytesIO(data))
-    except UnidentifiedImageError as e:
-        raise UnsupportedMediaType("the file is not a recognised image format") from e
-    except Image.DecompressionBombError as e:
-        raise InvalidMedia("the image is too large (decompression bomb guard)") from e
-    except Exception as e:
-        raise InvalidMedia(f"the image cannot be read{_describe(e)}") from e
-    with image:
-        width, height = image.size  # read from the header, nothing decoded yet
-        if width * height > _MAX_PIXELS:
-            raise InvalidMedia(f"the image is too large ({width}×{height} pixels)")
-        yield image

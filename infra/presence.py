@@ -7,26 +7,16 @@ hold the ISO time of the last heartbeat and are written by one Lua script,
 which also answers whether the live key existed before (False: the device has
 just come online).
 
-The sweeper turns expired live keys into `WentOffline` events for the devices
-the read model still shows online.
+The use cases that read and write it (a heartbeat, the sweeper that turns
+expired live keys into `WentOffline` events) are application/presence.py's.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-
-from application.devices import DevicesApplication
-from domain.base import CommandContext, NotFound
-from domain.device import Device
-from projections.devices import DevicesView
-
-log = logging.getLogger(__name__)
 
 REMEMBER_SECONDS = 30 * 24 * 3600
 
@@ -95,68 +85,3 @@ def _parse(value: bytes | str | None) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
-
-
-def record_heartbeat(devices: DevicesApplication, presence: Presence, device: Device,
-                     ctx: CommandContext, ip_address: str | None = None
-                     ) -> tuple[datetime, int | None]:
-    """Refresh presence; record `WentOnline` if the device was not online.
-
-    Returns the heartbeat's time and the position of the event (None: no event).
-    The device is the one loaded to authenticate the caller; if it is recorded
-    offline, a heartbeat brings it back even while its live key exists.
-    """
-    now = presence.clock()
-    came_online = presence.heartbeat(device.id, now)
-    if not came_online and device.is_online:
-        return now, None
-    try:
-        _, position = devices.mark_online(ctx, device.id, ip_address)
-    except BaseException:
-        with suppress(Exception):  # so that the next heartbeat records it again
-            presence.forget(device.id)
-        raise
-    return now, position
-
-
-class PresenceSweeper:
-    """Marks offline the devices shown online whose live key has expired."""
-
-    def __init__(self, devices: DevicesApplication, view: DevicesView,
-                 presence: Presence) -> None:
-        self.devices = devices
-        self.view = view
-        self.presence = presence
-
-    def sweep(self, ctx_factory: Callable[[], CommandContext]) -> list[UUID]:
-        """One pass; returns the devices it recorded as gone offline."""
-        candidates = self.view.online_device_ids()
-        present = self.presence.online(candidates)
-        gone = [d for d in candidates if d not in present]
-        seen = self.presence.last_seen(gone)
-        swept = []
-        for device_id in gone:
-            try:
-                _, position = self.devices.mark_offline(ctx_factory(), device_id, seen[device_id])
-            except NotFound:  # deleted meanwhile; the view will drop it
-                continue
-            if position is None:  # already offline: the view had not caught up yet
-                continue
-            if self.presence.is_online(device_id):
-                # A heartbeat arrived between our look and our write; it may have
-                # found the device still online and recorded nothing, so undo.
-                self.devices.mark_online(ctx_factory(), device_id)
-            else:
-                swept.append(device_id)
-        return swept
-
-    def run(self, stop: threading.Event, interval: float,
-            ctx_factory: Callable[[], CommandContext]) -> None:
-        """Sweep every `interval` seconds until `stop` is set (run it on its own thread)."""
-        while not stop.wait(interval):
-            try:
-                swept = self.sweep(ctx_factory)
-                if swept:
-                    log.info("presence: %d device(s) went offline", len(swept))
-            except Exception:
-                log.exception("presence sweep failed; trying again in %s s", interval)

@@ -27,18 +27,12 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from domain.base import DomainError
+from application.ports import RateLimited
 
 log = logging.getLogger(__name__)
 
 # A dead Redis must not stall the requests it limits: fail fast, then count in memory.
 REDIS_TIMEOUT_SECONDS = 0.5
-
-
-class RateLimited(DomainError):
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
 
 
 def parse_limits(value: str) -> list[RateLimitItem]:

@@ -265,7 +265,7 @@ def _selected(specs: list[ProjectionSpec], names: Iterable[str] | None) -> list[
 
 
 def _applications(container: Container) -> dict[type, Application[Any]]:
-    return {type(v): v for v in vars(container).values() if isinstance(v, Application)}
+    return {type(app): app for app in container.applications}
 
 
 def _execute(database_url: str, statement: sql.Composed) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -11,7 +10,7 @@ from uuid import UUID
 import jwt
 from pwdlib import PasswordHash
 
-from application.sessions import AccessClaims, DeviceClaims
+from application.sessions import AccessClaims, DeviceClaims, RefreshClaims
 from domain.accounts import InvalidToken
 from domain.user import User
 
@@ -28,14 +27,6 @@ class Argon2Hasher:
             return bool(self._hash.verify(password, password_hash))
         except Exception:  # a malformed stored hash never authenticates
             return False
-
-
-@dataclass(frozen=True)
-class RefreshClaims:
-    user_id: UUID
-    session_id: UUID
-    token_id: str
-    credentials_version: int
 
 
 class TokenService:

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 import io
-import mimetypes
 import os
 import shutil
 import tempfile
@@ -23,7 +22,6 @@ from urllib.parse import quote, urlencode
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from starlette.responses import FileResponse, JSONResponse, Response
 
 CHUNK_SIZE = 1024 * 1024
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
@@ -109,31 +107,6 @@ class LocalStorage:
         message = f"{key}|{exp}|{ct or ''}".encode()
         digest = hmac.new(self._signing_key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
-
-
-def local_file_response(
-    storage: LocalStorage, key: str, exp: str, sig: str, ct: str | None
-) -> Response:
-    """The answer to a signed media URL; FileResponse handles Range (206) itself."""
-    try:
-        valid = storage.verify(key, int(exp), sig, ct)
-    except ValueError:
-        valid = False
-    if not valid:
-        return _problem(403, "Forbidden", "The media link is invalid or has expired.")
-    try:
-        path = storage.path_of(key)
-    except ValueError:
-        path = None
-    if path is None or not path.is_file():
-        return _problem(404, "Not Found", "No such media file.")
-    media_type = ct or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type)
 
 
 class S3Storage:

@@ -31,9 +31,9 @@ from starlette.concurrency import run_in_threadpool
 
 from application.authz import Unauthenticated
 from application.dispatch import Command
+from application.services import ZoneFeed
 from application.versions import NewerStoredShape
 from domain.base import DomainError
-from infra.bootstrap import Container
 from interfaces.http.errors import status_of
 from interfaces.zone_hub import (
     CLOSE_UNAUTHENTICATED,
@@ -68,7 +68,6 @@ class TimeBudget:
 
 @router.websocket("/ws/playback/{zone_id}/")
 async def playback_socket(websocket: WebSocket, zone_id: str, token: str = "") -> None:
-    container: Container = websocket.app.state.container
     hub: ZoneHub = websocket.app.state.hub
     await websocket.accept()
     try:
@@ -84,7 +83,7 @@ async def playback_socket(websocket: WebSocket, zone_id: str, token: str = "") -
         state = await hub.admit(sub)
         sub.offer(hub.frame(sub.zone_id, state), force=True)
         sender = asyncio.create_task(sub.send_forever())
-        await _follow(container, hub, sub, zone_uuid)
+        await _follow(hub, sub, zone_uuid)
     except DomainError as refused:
         await sub.close(close_code(refused), refused.detail)
     except (WebSocketDisconnect, RuntimeError):
@@ -97,8 +96,9 @@ async def playback_socket(websocket: WebSocket, zone_id: str, token: str = "") -
                 await sender
 
 
-async def _follow(container: Container, hub: ZoneHub, sub: Subscriber, zone_id: UUID) -> None:
+async def _follow(hub: ZoneHub, sub: Subscriber, zone_id: UUID) -> None:
     """Answer the client's messages until the socket closes."""
+    feed = hub.container
     budget = TimeBudget()
     while not sub.closing:
         message = await sub.websocket.receive_json()
@@ -107,11 +107,11 @@ async def _follow(container: Container, hub: ZoneHub, sub: Subscriber, zone_id: 
             await sub.websocket.send_json(time_reply(message, received_ms, budget))
             continue
         if isinstance(message, dict) and message.get("type") == "sync":
-            state = await hub.in_thread(current_state, container, sub.zone_id)
+            state = await hub.in_thread(current_state, feed, sub.zone_id)
             if state is not None:
                 sub.offer(hub.frame(sub.zone_id, state), force=True)
             continue
-        reply = await run_in_threadpool(handle, container, sub, zone_id, message)
+        reply = await run_in_threadpool(handle, feed, sub, zone_id, message)
         if reply.get("close"):
             await sub.close(reply["close"], reply["detail"])
         else:
@@ -142,14 +142,13 @@ def _adapter(command_class: type[Command[Any]]) -> TypeAdapter[Any]:
     return adapter
 
 
-def handle(container: Container, sub: Subscriber, zone_id: UUID,
-           message: Any) -> dict[str, Any]:
+def handle(feed: ZoneFeed, sub: Subscriber, zone_id: UUID, message: Any) -> dict[str, Any]:
     """Run one client message as a command, as the socket's caller (checked
     again first): an ack, an error, or a reason to close the socket."""
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         return {"type": "error", "detail": "messages are JSON objects with a `type`"}
     kind = message["type"]
-    command_class = container.dispatcher.messages().get(kind)
+    command_class = feed.dispatcher.messages().get(kind)
     if command_class is None:
         return {"type": "error", "of": kind, "detail": f"unknown message type {kind!r}"}
     try:
@@ -159,9 +158,9 @@ def handle(container: Container, sub: Subscriber, zone_id: UUID,
                            for err in e.errors())
         return {"type": "error", "of": kind, "status": 422, "detail": f"bad message: {detail}"}
     try:
-        sub.caller = container.guard.caller(sub.token)
+        sub.caller = feed.guard.caller(sub.token)
         correlation = str(message.get("request_id") or uuid.uuid4().hex)[:128]
-        container.dispatcher.dispatch(sub.caller, command, correlation)
+        feed.dispatcher.dispatch(sub.caller, command, correlation)
     except Unauthenticated as e:
         return {"close": CLOSE_UNAUTHENTICATED, "detail": e.detail}
     except NewerStoredShape as e:

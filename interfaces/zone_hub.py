@@ -41,10 +41,10 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import WebSocket
 
 from application.authz import Caller, DevicePrincipal, PermissionDenied, Principal
-from application.playback import zone_state
 from application.rules import ZONE_FOLLOW, Target
+from application.services import ZoneFeed
 from domain.base import DomainError, NotFound
-from infra.bootstrap import Container
+from domain.live_state import zone_state
 from interfaces.http.zones import state_body
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,8 @@ class Frame:
         return f'{self.head}{json.dumps(datetime.now(UTC).isoformat())}}}'
 
 
-def build_frame(container: Container, zone_id: str, state: dict[str, Any]) -> Frame:
-    body = state_body(state, container)
+def build_frame(container: ZoneFeed, zone_id: str, state: dict[str, Any]) -> Frame:
+    body = state_body(state, container.urls)
     version = int(state["version"])
     frame = {"type": "zone.state", "zone_id": zone_id, "version": version, "state": body,
              "server_time": body["server_time"]}
@@ -131,12 +131,12 @@ class Subscriber:
 
 
 class ZoneHub:
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: ZoneFeed) -> None:
         self.container = container
         self.sockets: dict[str, set[Subscriber]] = defaultdict(set)
         self.frames: dict[str, Frame] = {}  # of the zones with sockets here
         self.admission = CapacityLimiter(ADMISSION_THREADS)
-        self.max_age = min(FRAME_MAX_AGE, container.settings.media_url_ttl_seconds / 2)
+        self.max_age = min(FRAME_MAX_AGE, container.urls.ttl / 2)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -266,14 +266,14 @@ class ZoneHub:
                 await self.deliver(zone_id, state)
 
 
-def live_state(container: Container, zone_id: str) -> dict[str, Any] | None:
+def live_state(container: ZoneFeed, zone_id: str) -> dict[str, Any] | None:
     """The zone's live state in Redis (None if absent or Redis is unreachable)."""
     with contextlib.suppress(Exception):
         return container.live.current(zone_id)
     return None
 
 
-def stored_state(container: Container, zone_id: str) -> dict[str, Any] | None:
+def stored_state(container: ZoneFeed, zone_id: str) -> dict[str, Any] | None:
     """The zone's state from the read model, else from the event store."""
     row = container.zones_view.get_zone(UUID(zone_id))
     if row is not None:
@@ -285,12 +285,12 @@ def stored_state(container: Container, zone_id: str) -> dict[str, Any] | None:
         return None
 
 
-def current_state(container: Container, zone_id: str) -> dict[str, Any] | None:
+def current_state(container: ZoneFeed, zone_id: str) -> dict[str, Any] | None:
     """The zone's state: live (Redis), else the read model, else the event store."""
     return live_state(container, zone_id) or stored_state(container, zone_id)
 
 
-def admit(container: Container, token: str, zone_id: UUID) -> tuple[Caller, dict[str, Any]]:
+def admit(container: ZoneFeed, token: str, zone_id: UUID) -> tuple[Caller, dict[str, Any]]:
     """The caller of a new or re-checked socket (a valid token of someone who may
     follow this zone) and the zone's state; raises Unauthenticated /
     PermissionDenied / NotFound. The zone's client (which never changes) comes
@@ -308,7 +308,7 @@ def admit(container: Container, token: str, zone_id: UUID) -> tuple[Caller, dict
     return caller, state
 
 
-def check(container: Container, token: str, zone_id: UUID, owner: UUID) -> Caller:
+def check(container: ZoneFeed, token: str, zone_id: UUID, owner: UUID) -> Caller:
     """The caller of a socket on a zone whose client is known: the token alone."""
     caller = container.guard.caller(token)
     ZONE_FOLLOW.grant(caller, Target("zone", zone_id), owner)

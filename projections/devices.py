@@ -65,6 +65,19 @@ class DevicesView(TrackingRecorder, ABC):
         """Codes never used whose time ran out before `now`."""
 
 
+def device_row(device: Device) -> Row:
+    """A device aggregate in the shape of its row (a command's answer)."""
+    return {
+        "id": device.id, "client_id": device.client_id, "zone_id": device.zone_id,
+        "device_id": device.device_id, "name": device.name, "device_type": device.device_type,
+        "model": device.model, "firmware_version": device.firmware_version,
+        "volume": device.volume, "ip_address": device.ip_address,
+        "is_online": device.is_online, "last_seen": device.last_seen,
+        "has_token": device.token_id is not None,
+        "created_at": device.created_on, "updated_at": device.modified_on,
+    }
+
+
 class DevicesProjection(Projection[DevicesView]):
     name = "devices_view"
 

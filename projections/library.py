@@ -247,3 +247,46 @@ def _loudness(e: Track.LoudnessMeasured | Announcement.LoudnessMeasured) -> Row:
     """The measured columns (`updated_at` stays: nothing a user sees of the item changed)."""
     return {"loudness_lufs": e.integrated_lufs, "true_peak_dbtp": e.true_peak_dbtp,
             "waveform_key": e.waveform_key}
+
+
+# -- an aggregate in the shape of its row (a command's answer) -----------------------
+
+
+def folder_row(folder: Folder) -> dict[str, Any]:
+    return {"id": folder.id, "name": folder.name, "description": folder.description,
+            "type": folder.type.value, "client_id": folder.client_id,
+            "cover_key": folder.cover_key, "thumbnail_key": folder.thumbnail_key,
+            "is_system": folder.is_system, "created_by": folder.created_by,
+            "item_count": len(folder.items), "created_at": folder.created_on,
+            "updated_at": folder.modified_on}
+
+
+def track_row(track: Track) -> dict[str, Any]:
+    return {
+        "id": track.id, "title": track.title, "artist": track.artist, "album": track.album,
+        "genre": track.genre, "year": track.year, "duration": track.duration,
+        "filename": track.filename, "file_size": track.file_size, "format": track.format,
+        "content_type": track.content_type, "media_key": track.media_key,
+        "cover_key": track.cover_key, "thumbnail_key": track.thumbnail_key,
+        "folder_id": track.folder_id, "position": None, "client_id": track.client_id,
+        "status": track.status.value, "failure_reason": track.failure_reason,
+        "created_at": track.created_on, "updated_at": track.modified_on,
+        "loudness_lufs": track.loudness_lufs, "true_peak_dbtp": track.true_peak_dbtp,
+        "waveform_key": track.waveform_key,
+    }
+
+
+def announcement_row(ann: Announcement) -> dict[str, Any]:
+    media = ann.media
+    return {
+        "id": ann.id, "title": ann.title, "media_key": media.media_key if media else None,
+        "content_type": media.content_type if media else None,
+        "duration": media.duration if media else None,
+        "file_size": media.file_size if media else None,
+        "format": media.format if media else None, "source": ann.source,
+        "tts_text": ann.tts_text, "tts_voice": ann.tts_voice, "tts_language": ann.tts_language,
+        "folder_id": ann.folder_id, "client_id": ann.client_id, "status": ann.status.value,
+        "failure_reason": ann.failure_reason, "created_at": ann.created_on,
+        "updated_at": ann.modified_on, "loudness_lufs": ann.loudness_lufs,
+        "true_peak_dbtp": ann.true_peak_dbtp, "waveform_key": ann.waveform_key,
+    }

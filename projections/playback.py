@@ -13,15 +13,14 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
-from application.playback import queue_of, zone_state
-from application.ports import LiveState
+from domain.live_state import queue_of, zone_state
 from domain.schedule_engine import ZoneFacts
 from domain.sound import Loudness
 from domain.zone import Zone
@@ -30,6 +29,17 @@ from projections.batching import BatchProjection
 
 Row = dict[str, Any]
 ZoneLoader = Callable[[UUID, int], Zone]
+
+
+class LiveState(Protocol):
+    """Where the current state of each zone is kept for devices, and announced."""
+
+    def publish(self, zone_id: str, version: int, state: dict[str, Any]) -> bool:
+        """Store the state if `version` is newer than the stored one, and announce it.
+        Returns False when a newer (or the same) version was already there."""
+
+    def current(self, zone_id: str) -> dict[str, Any] | None:
+        """The latest stored state, with its `version`, or None."""
 
 
 class ZoneFolder:

@@ -52,6 +52,14 @@ def rule_columns(rule: dict[str, Any]) -> Row:
             "zone_ids": [UUID(z) for z in rule["zone_ids"]], "rule": rule}
 
 
+def schedule_row(schedule: Schedule) -> Row:
+    """A schedule aggregate in the shape of its row (a command's answer)."""
+    return {"id": schedule.id, "client_id": schedule.client_id,
+            **rule_columns(schedule.rule), "is_active": schedule.is_active,
+            "active_since": schedule.active_since, "created_by": schedule.created_by,
+            "created_at": schedule.created_on, "updated_at": schedule.modified_on}
+
+
 def spec_of_row(row: Row) -> ScheduleSpec:
     return ScheduleSpec.from_rule(row["id"], row["rule"], row["active_since"])
 

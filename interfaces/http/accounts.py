@@ -14,15 +14,15 @@ from application.authz import ensure_visible, tenant_filter, visible_row
 from application.rules import TENANT_READ
 from domain.base import NotFound
 from interfaces.http.deps import (
-    ContainerDep,
+    AccountsDep,
     PageDep,
     PrincipalDep,
+    UrlsDep,
     WaitForPosition,
     paginated,
     rule_doc,
     uuid_or_404,
 )
-from interfaces.http.library_schemas import Urls
 from interfaces.http.schemas import ClientRow, Page, UserRow, problem_responses
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -31,36 +31,36 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 @router.get("/users/", response_model=Page[UserRow], responses=problem_responses(401),
             summary="Users of the caller's client (all users for staff and admins)",
             openapi_extra=rule_doc(TENANT_READ))
-def list_users(request: Request, principal: PrincipalDep, container: ContainerDep,
+def list_users(request: Request, principal: PrincipalDep, accounts: AccountsDep, urls: UrlsDep,
                page: PageDep, wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_accounts(wait)
-    result = container.accounts_view.list_users(
+    accounts.wait(wait)
+    result = accounts.view.list_users(
         client_id=tenant_filter(principal), offset=page.offset, limit=page.page_size
     )
-    sign = Urls.of(container)
+
     return paginated(request, page, result.count,
-                     [UserRow.of_row(r, sign) for r in result.rows])
+                     [UserRow.of_row(r, urls) for r in result.rows])
 
 
 @router.get("/users/{user_id}/", response_model=UserRow, responses=problem_responses(401, 404),
             summary="One user", openapi_extra=rule_doc(TENANT_READ))
-def get_user(user_id: str, principal: PrincipalDep, container: ContainerDep,
+def get_user(user_id: str, principal: PrincipalDep, accounts: AccountsDep, urls: UrlsDep,
              wait: WaitForPosition = None) -> UserRow:
-    container.wait_for_accounts(wait)
+    accounts.wait(wait)
     uid = uuid_or_404(user_id)
-    row = visible_row(principal, container.accounts_view.get_user(uid), "user", uid)
-    return UserRow.of_row(row, Urls.of(container))
+    row = visible_row(principal, accounts.view.get_user(uid), "user", uid)
+    return UserRow.of_row(row, urls)
 
 
 @router.get("/clients/{client_id}/", response_model=ClientRow,
             responses=problem_responses(401, 404), summary="One client (business)",
             openapi_extra=rule_doc(TENANT_READ))
-def get_client(client_id: str, principal: PrincipalDep, container: ContainerDep,
+def get_client(client_id: str, principal: PrincipalDep, accounts: AccountsDep,
                wait: WaitForPosition = None) -> ClientRow:
-    container.wait_for_accounts(wait)
+    accounts.wait(wait)
     cid = uuid_or_404(client_id)
     ensure_visible(principal, cid, "client", cid)
-    row = container.accounts_view.get_client(cid)
+    row = accounts.view.get_client(cid)
     if row is None:
         raise NotFound(f"client {cid} not found")
     return ClientRow(**row)

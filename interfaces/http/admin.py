@@ -10,51 +10,49 @@ Lists read the read models; send a command's `X-Event-Position` back as
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from eventsourcing.application import Application
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from application.admin import require_staff
 from application.authz import Caller, Principal
 from application.commands import admin as cmd
-from application.dispatch import Command
+from application.dispatch import Command, Dispatcher
+from application.queries import AccountReads, DeviceReads, LibraryReads, ZoneReads
 from application.rules import ADMIN, STAFF_READ
 from domain.accounts import Role, SubscriptionStatus, Tier
 from domain.base import NotFound
 from domain.plan import effective_limits
 from domain.quota import GB
-from infra.bootstrap import Container
 from interfaces.http.admin_schemas import (
     PLAIN,
     AdminClientOut,
     ClientIn,
     ClientPatch,
-    ClientStats,
     ClientStorage,
     ClientUsage,
-    DeviceStats,
-    Stats,
-    StorageStats,
     UserIn,
     UserPatch,
-    UserStats,
 )
 from interfaces.http.deps import (
+    AccountsDep,
     CallerDep,
-    ContainerDep,
+    DevicesDep,
+    DispatcherDep,
+    LibraryDep,
     PageDep,
+    PresenceDep,
     PrincipalDep,
+    UrlsDep,
     WaitForPosition,
+    ZonesDep,
     dispatch,
     paginated,
     rule_doc,
     set_position,
 )
-from interfaces.http.devices import DeviceOut, devices_out
-from interfaces.http.library_schemas import Urls
+from interfaces.http.device_schemas import DeviceOut, devices_out
 from interfaces.http.schemas import ClientOut, ClientRow, Page, UserOut, UserRow
 from interfaces.http.schemas import problem_responses as problems
 from projections.accounts import ClientFilter, UserFilter
@@ -84,18 +82,18 @@ ActiveQ = Annotated[bool | None, Query(description="only active (true) or inacti
 READ = problems(401, 403, 422, 504)
 
 
-def _changed(request: Request, container: Container, caller: Caller, command: Command[Any],
+def _changed(request: Request, dispatcher: Dispatcher, caller: Caller, command: Command[Any],
              response: Response) -> Any:
     """Dispatch an admin command; the changed client or user."""
-    changed, position = dispatch(request, container, caller, command)
+    changed, position = dispatch(request, dispatcher, caller, command)
     set_position(response, position)
     return changed
 
 
-def _no_content(request: Request, container: Container, caller: Caller,
+def _no_content(request: Request, dispatcher: Dispatcher, caller: Caller,
                 command: Command[Any]) -> Response:
     response = Response(status_code=204)
-    _changed(request, container, caller, command, response)
+    _changed(request, dispatcher, caller, command, response)
     return response
 
 
@@ -104,12 +102,12 @@ def _no_content(request: Request, container: Container, caller: Caller,
 
 @router.get("/clients/", response_model=Page[ClientRow], responses=READ,
             summary="List clients (staff and admins)", openapi_extra=READS)
-def list_clients(request: Request, principal: StaffDep, container: ContainerDep,
+def list_clients(request: Request, principal: StaffDep, accounts: AccountsDep,
                  page: PageDep, tier: Tier | None = None,
                  status: SubscriptionStatus | None = None, is_active: ActiveQ = None,
                  search: Search = None, wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_accounts(wait)
-    result = container.accounts_view.search_clients(
+    accounts.wait(wait)
+    result = accounts.view.search_clients(
         filters=ClientFilter(tier=tier, status=status, is_active=is_active, search=search),
         offset=page.offset, limit=page.page_size)
     return paginated(request, page, result.count, result.rows)
@@ -118,9 +116,9 @@ def list_clients(request: Request, principal: StaffDep, container: ContainerDep,
 @router.post("/clients/", status_code=201, response_model=ClientOut,
              responses=problems(401, 403, 422), summary="Create a client (admins)",
              dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.CreateClient))
-def create_client(body: ClientIn, request: Request, caller: CallerDep, container: ContainerDep,
-                  response: Response) -> ClientOut:
-    return ClientOut.of(_changed(request, container, caller,
+def create_client(body: ClientIn, request: Request, caller: CallerDep,
+                  dispatcher: DispatcherDep, response: Response) -> ClientOut:
+    return ClientOut.of(_changed(request, dispatcher, caller,
                                  cmd.CreateClient(**body.command_fields()), response))
 
 
@@ -128,26 +126,28 @@ def create_client(body: ClientIn, request: Request, caller: CallerDep, container
             responses=problems(401, 403, 404, 422, 504),
             summary="One client with its usage: users, zones, devices, storage",
             openapi_extra=READS)
-def get_client(client_id: UUID, principal: StaffDep, container: ContainerDep,
+def get_client(client_id: UUID, principal: StaffDep, accounts: AccountsDep,
+               devices: DevicesDep, zones: ZonesDep, library: LibraryDep,
                wait: WaitForPosition = None) -> AdminClientOut:
-    container.wait_for_accounts(wait)
-    row = container.accounts_view.get_client(client_id)
+    row = accounts.at(wait).get_client(client_id)
     if row is None:
         raise NotFound(f"client {client_id} not found")
-    return AdminClientOut(**row, usage=_usage(container, row))
+    usage = _usage(row, accounts.view, devices.view, zones.view, library.view)
+    return AdminClientOut(**row, usage=usage)
 
 
-def _usage(container: Container, row: dict[str, Any]) -> ClientUsage:
-    cid, accounts = row["id"], container.accounts_view
-    devices, online = container.devices_view.count_devices(cid)
+def _usage(row: dict[str, Any], accounts: AccountReads, devices_view: DeviceReads,
+           zones: ZoneReads, library: LibraryReads) -> ClientUsage:
+    cid = row["id"]
+    devices, online = devices_view.count_devices(cid)
     return ClientUsage(
         users=accounts.search_users(filters=UserFilter(client_id=cid), offset=0,
                                     limit=1).count,
         active_users=accounts.search_users(filters=UserFilter(client_id=cid, is_active=True),
                                            offset=0, limit=1).count,
-        zones=container.zones_view.list_zones(client_id=cid, offset=0, limit=1).count,
+        zones=zones.list_zones(client_id=cid, offset=0, limit=1).count,
         devices=devices, devices_online=online,
-        storage_used_bytes=container.library_view.storage_by_client([cid])[cid],
+        storage_used_bytes=library.storage_by_client([cid])[cid],
         storage_quota_bytes=effective_limits(
             row["subscription_tier"], row)["max_storage_gb"].value * GB,
     )
@@ -161,8 +161,8 @@ def _usage(container: Container, row: dict[str, Any]) -> ClientUsage:
               "`StatusChanged`), all recorded with the admin as actor.",
               dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.ChangeClient))
 def update_client(client_id: UUID, body: ClientPatch, request: Request, caller: CallerDep,
-                  container: ContainerDep, response: Response) -> ClientOut:
-    return ClientOut.of(_changed(request, container, caller,
+                  dispatcher: DispatcherDep, response: Response) -> ClientOut:
+    return ClientOut.of(_changed(request, dispatcher, caller,
                                  cmd.ChangeClient(client_id, body.changes()), response))
 
 
@@ -173,8 +173,8 @@ def update_client(client_id: UUID, body: ClientPatch, request: Request, caller: 
                "no longer log in. PATCH `subscription_status: active` restores it.",
                dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.CancelClient))
 def cancel_client(client_id: UUID, request: Request, caller: CallerDep,
-                  container: ContainerDep) -> Response:
-    return _no_content(request, container, caller, cmd.CancelClient(client_id))
+                  dispatcher: DispatcherDep) -> Response:
+    return _no_content(request, dispatcher, caller, cmd.CancelClient(client_id))
 
 
 # -- storage and devices across clients ---------------------------------------------------
@@ -182,15 +182,15 @@ def cancel_client(client_id: UUID, request: Request, caller: CallerDep,
 
 @router.get("/storage/", response_model=Page[ClientStorage], responses=READ,
             summary="Storage used by each client against its quota", openapi_extra=READS)
-def list_storage(request: Request, principal: StaffDep, container: ContainerDep,
+def list_storage(request: Request, principal: StaffDep, library: LibraryDep, accounts: AccountsDep,
                  page: PageDep, client_id: ClientIdQ = None, tier: Tier | None = None,
                  status: SubscriptionStatus | None = None, search: Search = None,
                  wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_accounts(wait)
-    clients = container.accounts_view.search_clients(
+    accounts.wait(wait)
+    clients = accounts.view.search_clients(
         filters=ClientFilter(client_id=client_id, tier=tier, status=status, search=search),
         offset=page.offset, limit=page.page_size)
-    used = container.library_view.storage_by_client([r["id"] for r in clients.rows])
+    used = library.view.storage_by_client([r["id"] for r in clients.rows])
     return paginated(request, page, clients.count,
                      [ClientStorage.of(r, used[r["id"]]) for r in clients.rows])
 
@@ -201,13 +201,14 @@ def list_storage(request: Request, principal: StaffDep, container: ContainerDep,
             "`is_online` filter uses recorded presence, which the sweeper brings in line "
             "within `PRESENCE_SWEEP_SECONDS`. `X-Wait-For-Position` is a devices position.",
             openapi_extra=READS)
-def list_devices(request: Request, principal: StaffDep, container: ContainerDep,
-                 page: PageDep, client_id: ClientIdQ = None, is_online: bool | None = None,
+def list_devices(request: Request, principal: StaffDep, devices: DevicesDep,
+                 presence: PresenceDep, page: PageDep, client_id: ClientIdQ = None,
+                 is_online: bool | None = None,
                  wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_devices(wait)
-    result = container.devices_view.list_by_presence(
+    devices.wait(wait)
+    result = devices.view.list_by_presence(
         client_id=client_id, is_online=is_online, offset=page.offset, limit=page.page_size)
-    return paginated(request, page, result.count, devices_out(container, result.rows))
+    return paginated(request, page, result.count, devices_out(presence, result.rows))
 
 
 # -- users ------------------------------------------------------------------------------
@@ -216,39 +217,38 @@ def list_devices(request: Request, principal: StaffDep, container: ContainerDep,
 @router.get("/users/", response_model=Page[UserRow], responses=READ,
             summary="List users of every client, and staff (staff and admins)",
             openapi_extra=READS)
-def list_users(request: Request, principal: StaffDep, container: ContainerDep,
+def list_users(request: Request, principal: StaffDep, accounts: AccountsDep, urls: UrlsDep,
                page: PageDep, client_id: ClientIdQ = None, role: Role | None = None,
                is_active: ActiveQ = None, search: Search = None,
                wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_accounts(wait)
-    result = container.accounts_view.search_users(
+    accounts.wait(wait)
+    result = accounts.view.search_users(
         filters=UserFilter(client_id=client_id, role=role, is_active=is_active, search=search),
         offset=page.offset, limit=page.page_size)
-    sign = Urls.of(container)
     return paginated(request, page, result.count,
-                     [UserRow.of_row(r, sign) for r in result.rows])
+                     [UserRow.of_row(r, urls) for r in result.rows])
 
 
 @router.post("/users/", status_code=201, response_model=UserOut,
              responses=problems(401, 403, 404, 409, 422),
              summary="Create a user of a client, or a staff or admin user (admins)",
              dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.CreateUser))
-def create_user(body: UserIn, request: Request, caller: CallerDep, container: ContainerDep,
-                response: Response) -> UserOut:
-    return UserOut.of(_changed(request, container, caller, cmd.CreateUser(**body.model_dump()),
-                               response), Urls.of(container))
+def create_user(body: UserIn, request: Request, caller: CallerDep, dispatcher: DispatcherDep,
+                urls: UrlsDep, response: Response) -> UserOut:
+    return UserOut.of(_changed(request, dispatcher, caller, cmd.CreateUser(**body.model_dump()),
+                               response), urls)
 
 
 @router.get("/users/{user_id}/", response_model=UserRow,
             responses=problems(401, 403, 404, 422, 504), summary="One user",
             openapi_extra=READS)
-def get_user(user_id: UUID, principal: StaffDep, container: ContainerDep,
+def get_user(user_id: UUID, principal: StaffDep, accounts: AccountsDep, urls: UrlsDep,
              wait: WaitForPosition = None) -> UserRow:
-    container.wait_for_accounts(wait)
-    row = container.accounts_view.get_user(user_id)
+    accounts.wait(wait)
+    row = accounts.view.get_user(user_id)
     if row is None:
         raise NotFound(f"user {user_id} not found")
-    return UserRow.of_row(row, Urls.of(container))
+    return UserRow.of_row(row, urls)
 
 
 @router.patch("/users/{user_id}/", response_model=UserOut,
@@ -258,10 +258,10 @@ def get_user(user_id: UUID, principal: StaffDep, container: ContainerDep,
               "themselves (403).",
               dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.ChangeUser))
 def update_user(user_id: UUID, body: UserPatch, request: Request, caller: CallerDep,
-                container: ContainerDep, response: Response) -> UserOut:
-    return UserOut.of(_changed(request, container, caller,
+                dispatcher: DispatcherDep, urls: UrlsDep, response: Response) -> UserOut:
+    return UserOut.of(_changed(request, dispatcher, caller,
                                cmd.ChangeUser(user_id, body.changes()), response),
-                      Urls.of(container))
+                      urls)
 
 
 @router.delete("/users/{user_id}/", status_code=204, response_class=Response,
@@ -269,36 +269,5 @@ def update_user(user_id: UUID, body: UserPatch, request: Request, caller: Caller
                summary="Deactivate a user (admins; nothing is deleted)",
                dependencies=ADMINS_FIRST, openapi_extra=rule_doc(cmd.DeactivateUser))
 def deactivate_user(user_id: UUID, request: Request, caller: CallerDep,
-                    container: ContainerDep) -> Response:
-    return _no_content(request, container, caller, cmd.DeactivateUser(user_id))
-
-
-# -- statistics ---------------------------------------------------------------------------
-
-
-@router.get("/stats/", response_model=Stats, responses=problems(401, 403, 504),
-            summary="System statistics: clients, users, zones, devices, storage, events",
-            openapi_extra=READS)
-def stats(principal: StaffDep, container: ContainerDep,
-          wait: WaitForPosition = None) -> Stats:
-    container.wait_for_accounts(wait)
-    view = container.accounts_view
-    devices, online = container.devices_view.count_devices()
-    return Stats(
-        clients=ClientStats.of_counts(view.client_counts()),
-        users=UserStats.of_counts(view.user_counts()),
-        zones=container.zones_view.list_zones(client_id=None, offset=0, limit=1).count,
-        devices=DeviceStats(total=devices, online=online, offline=devices - online),
-        storage=StorageStats(used_bytes=container.library_view.storage_total()),
-        events_stored=_events_stored(container),
-        generated_at=datetime.now(UTC),
-    )
-
-
-def _events_stored(container: Container) -> dict[str, int]:
-    """Rows in each application's events table (every Application the container has)."""
-    apps = [v for v in vars(container).values() if isinstance(v, Application)]
-    tables = {app.name: getattr(app.recorder, "events_table_name", f"{app.name}_events")
-              for app in apps}
-    counts = container.accounts_view.count_stored_events(tables)
-    return {**counts, "total": sum(counts.values())}
+                    dispatcher: DispatcherDep) -> Response:
+    return _no_content(request, dispatcher, caller, cmd.DeactivateUser(user_id))

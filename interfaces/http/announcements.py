@@ -10,13 +10,18 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from application.authz import tenant_filter, visible_row
 from application.commands import announcements as cmd
-from application.playback import zone_state
 from application.rules import TENANT_READ
+from domain.live_state import zone_state
 from interfaces.http.deps import (
     CallerDep,
-    ContainerDep,
+    DispatcherDep,
+    LibraryDep,
+    LoudnessDep,
     PageDep,
     PrincipalDep,
+    SettingsDep,
+    StorageDep,
+    UrlsDep,
     WaitForPosition,
     dispatch,
     paginated,
@@ -27,12 +32,11 @@ from interfaces.http.library_schemas import (
     AnnouncementOut,
     WaveformOut,
     announcement_out,
-    announcement_row,
     waveform_out,
 )
-from interfaces.http.music import urls
 from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import NO_NUL, ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
+from projections.library import announcement_row
 
 router = APIRouter(prefix="/api/announcements", tags=["announcements"])
 
@@ -43,16 +47,15 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255,
 @router.get("/", response_model=Page[AnnouncementOut], summary="List announcements",
             openapi_extra=rule_doc(TENANT_READ))
 def list_announcements(
-    request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
+    request: Request, principal: PrincipalDep, library: LibraryDep, urls: UrlsDep, page: PageDep,
     folder: Annotated[UUID | None, Query(description="only this folder's")] = None,
     wait: WaitForPosition = None,
 ) -> dict[str, Any]:
-    container.wait_for_library(wait)
-    result = container.library_view.list_announcements(
+    library.wait(wait)
+    result = library.view.list_announcements(
         client_id=tenant_filter(principal), folder_id=folder, offset=page.offset,
         limit=page.page_size)
-    u = urls(container)
-    return paginated(request, page, result.count, [announcement_out(r, u) for r in result.rows])
+    return paginated(request, page, result.count, [announcement_out(r, urls) for r in result.rows])
 
 
 class SpeechIn(BaseModel):
@@ -72,14 +75,15 @@ class SpeechIn(BaseModel):
              summary="Create an announcement from text (speech is generated in the background)",
              openapi_extra=rule_doc(cmd.RequestSpeech))
 def text_to_speech(body: SpeechIn, request: Request, caller: CallerDep,
-                   container: ContainerDep, response: Response) -> AnnouncementOut:
-    ann, position = dispatch(request, container, caller, cmd.RequestSpeech(
+                   dispatcher: DispatcherDep, urls: UrlsDep, settings: SettingsDep,
+                   response: Response) -> AnnouncementOut:
+    ann, position = dispatch(request, dispatcher, caller, cmd.RequestSpeech(
         text=body.text, title=body.title, voice=body.voice,
-        language=body.language or container.settings.tts_default_language,
+        language=body.language or settings.tts_default_language,
         folder_id=body.folder,
     ))
     set_position(response, position)
-    return announcement_out(announcement_row(ann), urls(container))
+    return announcement_out(announcement_row(ann), urls)
 
 
 @router.post("/upload/", status_code=201, response_model=AnnouncementOut,
@@ -88,37 +92,40 @@ def text_to_speech(body: SpeechIn, request: Request, caller: CallerDep,
              summary="Upload an announcement (mp3, wav, m4a, or a browser recording: webm/ogg)",
              openapi_extra=rule_doc(cmd.UploadAnnouncement))
 def upload(
-    request: Request, caller: CallerDep, container: ContainerDep, response: Response,
+    request: Request, caller: CallerDep, dispatcher: DispatcherDep, urls: UrlsDep,
+    response: Response,
     file: Annotated[UploadFile, File(description="the audio")],
     title: Annotated[str, Form(max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK] = "",
     folder: Annotated[UUID | None, Form()] = None,
     is_recording: Annotated[bool, Form(description="recorded in the browser")] = False,
 ) -> AnnouncementOut:
-    ann, position = dispatch(request, container, caller, cmd.UploadAnnouncement(
+    ann, position = dispatch(request, dispatcher, caller, cmd.UploadAnnouncement(
         file, title=title, folder_id=folder, is_recording=is_recording))
     set_position(response, position)
-    return announcement_out(announcement_row(ann), urls(container))
+    return announcement_out(announcement_row(ann), urls)
 
 
 @router.get("/{announcement_id}/", response_model=AnnouncementOut,
             responses=problem_responses(404), summary="One announcement",
             openapi_extra=rule_doc(TENANT_READ))
-def get_announcement(announcement_id: UUID, principal: PrincipalDep, container: ContainerDep,
+def get_announcement(announcement_id: UUID, principal: PrincipalDep, library: LibraryDep,
+                     urls: UrlsDep,
                      wait: WaitForPosition = None) -> AnnouncementOut:
-    container.wait_for_library(wait)
-    row = container.library_view.get("library_announcements", announcement_id)
+    library.wait(wait)
+    row = library.view.get("library_announcements", announcement_id)
     return announcement_out(visible_row(principal, row, "announcement", announcement_id),
-                            urls(container))
+                            urls)
 
 
 @router.get("/{announcement_id}/waveform/", response_model=WaveformOut,
             responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ),
             summary="An announcement's waveform (404 until it has been measured)")
-def get_waveform(announcement_id: UUID, principal: PrincipalDep, container: ContainerDep,
+def get_waveform(announcement_id: UUID, principal: PrincipalDep, library: LibraryDep,
+                 storage: StorageDep,
                  wait: WaitForPosition = None) -> WaveformOut:
-    container.wait_for_library(wait)
-    row = container.library_view.get("library_announcements", announcement_id)
-    return waveform_out(container.storage,
+    library.wait(wait)
+    row = library.view.get("library_announcements", announcement_id)
+    return waveform_out(storage,
                         visible_row(principal, row, "announcement", announcement_id),
                         "announcement")
 
@@ -134,25 +141,25 @@ class AnnouncementPatch(BaseModel):
               responses=problem_responses(403, 404, 422), summary="Rename or move",
               openapi_extra=rule_doc(cmd.EditAnnouncement))
 def update_announcement(announcement_id: UUID, body: AnnouncementPatch, request: Request,
-                        caller: CallerDep, container: ContainerDep,
+                        caller: CallerDep, dispatcher: DispatcherDep, urls: UrlsDep,
                         response: Response) -> AnnouncementOut:
     changes = body.model_dump(exclude_unset=True)
     if "folder" in changes:
         changes["folder_id"] = changes.pop("folder")
     if changes.get("title", "") is None:
         changes.pop("title")
-    ann, position = dispatch(request, container, caller,
+    ann, position = dispatch(request, dispatcher, caller,
                              cmd.EditAnnouncement(announcement_id, changes))
     set_position(response, position)
-    return announcement_out(announcement_row(ann), urls(container))
+    return announcement_out(announcement_row(ann), urls)
 
 
 @router.delete("/{announcement_id}/", status_code=204, response_class=Response,
                responses=problem_responses(403, 404), summary="Delete an announcement",
                openapi_extra=rule_doc(cmd.DeleteAnnouncement))
 def delete_announcement(announcement_id: UUID, request: Request, caller: CallerDep,
-                        container: ContainerDep) -> Response:
-    removed = dispatch(request, container, caller, cmd.DeleteAnnouncement(announcement_id))
+                        dispatcher: DispatcherDep) -> Response:
+    removed = dispatch(request, dispatcher, caller, cmd.DeleteAnnouncement(announcement_id))
     response = Response(status_code=204)
     set_position(response, removed.position)
     return response
@@ -167,9 +174,10 @@ class PlayInstantIn(BaseModel):
              summary="Play an announcement now in these zones (the music resumes after)",
              openapi_extra=rule_doc(cmd.PlayAnnouncementNow))
 def play_instant(announcement_id: UUID, body: PlayInstantIn, request: Request,
-                 caller: CallerDep, container: ContainerDep, response: Response) -> Any:
-    results = dispatch(request, container, caller, cmd.PlayAnnouncementNow(
+                 caller: CallerDep, dispatcher: DispatcherDep, loudness: LoudnessDep,
+                 response: Response) -> Any:
+    results = dispatch(request, dispatcher, caller, cmd.PlayAnnouncementNow(
         announcement_id, tuple(body.zone_ids)))
     set_position(response, results[-1][1] if results else None)
-    measured = container.loudness.for_zones([zone for zone, _ in results])
+    measured = loudness.for_zones([zone for zone, _ in results])
     return [zone_state(zone, measured) for zone, _ in results]

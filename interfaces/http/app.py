@@ -13,26 +13,9 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
 
 from application.rules import PUBLIC
-from infra.auth_cache import AsyncAuthCacheReader
+from application.services import ZONE_FEED
 from infra.bootstrap import Container
-from interfaces import ws
-from interfaces.http import (
-    accounts,
-    admin,
-    announcements,
-    auth,
-    decisions,
-    devices,
-    health,
-    history,
-    media,
-    music,
-    reports,
-    resumable,
-    schedules,
-    web,
-    zones,
-)
+from interfaces.http import health, resumable, web
 from interfaces.http.deps import rule_doc
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.middleware import (
@@ -54,16 +37,17 @@ Background music and announcements for businesses, event-sourced.
 
 
 def create_app(container: Container, *, owns_container: bool = False) -> FastAPI:
-    """Build the app around a bootstrapped container (closed on shutdown if owned)."""
+    """Build the app around a bootstrapped container (closed on shutdown if owned): its
+    contexts' routes, each asking for the ports it uses (`app.state.ports`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = ZoneHub(container)
+        hub = ZoneHub(container.ports[ZONE_FEED])
         app.state.hub = hub
         uncount = (container.metrics.collector.add_hub(hub.counts)
                    if container.metrics is not None else lambda: None)
         await hub.start()
-        reader = AsyncAuthCacheReader(container.redis_url, container.settings.redis_prefix)
+        reader = container.auth_reader()
         app.state.auth_reader = reader
         yield
         await reader.aclose()
@@ -77,7 +61,7 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
         docs_url="/api/docs", redoc_url="/api/redoc", openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
-    app.state.container = container
+    app.state.ports = container.ports
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limits(container))
     app.add_middleware(RequestIdMiddleware)
@@ -89,14 +73,12 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
                             "Content-Location", *resumable.EXPOSED_HEADERS],
         )
     trust_proxies(app, container.settings.trusted_proxies)
-    app.include_router(ws.router)  # first: a reconnecting socket is not matched against every route
-    # Playback first: its commands are the hot path, and routes are matched in order.
-    for router in (zones.playback, auth.router, accounts.router, resumable.music,
-                   resumable.announcements, music.router, announcements.router,
-                   media.router, zones.zones, devices.router,
-                   devices.zones_pairing_router, admin.router, schedules.router,
-                   history.router, reports.router, decisions.router, health.router):
-        app.include_router(router)
+    # Routes are matched in order: a context's marked `first` (playback: its socket and
+    # commands are the hot path) before the others.
+    for context in sorted(container.contexts, key=lambda c: not c.first):
+        for router in context.routers:
+            app.include_router(router)
+    app.include_router(health.router)
     app.include_router(web.router)
     _metrics(app, container)
     return app

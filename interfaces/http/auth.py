@@ -9,19 +9,22 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from application.accounts import SessionGrant
 from application.commands import accounts as cmd
+from application.ports import Tokens
 from application.rules import SIGNED_IN
+from application.services import MediaUrls
 from domain.base import NotFound
-from infra.bootstrap import Container
 from interfaces.http.deps import (
+    AccountsDep,
     CallerDep,
-    ContainerDep,
+    DispatcherDep,
     PrincipalDep,
+    TokensDep,
+    UrlsDep,
     WaitForPosition,
     dispatch,
     rule_doc,
     set_position,
 )
-from interfaces.http.library_schemas import Urls
 from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import (
     ONE_LINE,
@@ -91,40 +94,44 @@ class ResetConfirmIn(BaseModel):
              dependencies=[Depends(limit("signup", per="ip"))],
              summary="Register a business (client) and its first user",
              openapi_extra=rule_doc(cmd.SignUp))
-def signup(body: SignupIn, request: Request, container: ContainerDep,
+def signup(body: SignupIn, request: Request, dispatcher: DispatcherDep, tokens: TokensDep,
+           urls: UrlsDep,
            response: Response) -> TokenPair:
-    grant = dispatch(request, container, None, cmd.SignUp(
+    grant = dispatch(request, dispatcher, None, cmd.SignUp(
         email=body.email, password=body.password, name=body.name,
         client_name=body.client_name, phone=body.phone, timezone=body.timezone))
-    return _tokens(container, response, grant)
+    return _tokens(tokens, urls, response, grant)
 
 
 @router.post("/login/", response_model=TokenPair, responses=problem_responses(401, 403, 429),
              dependencies=[Depends(limit("login_ip", per="ip")),
                            Depends(limit("login", per="ip+email"))],
              summary="Log in with email and password", openapi_extra=rule_doc(cmd.LogIn))
-def login(body: LoginIn, request: Request, container: ContainerDep,
+def login(body: LoginIn, request: Request, dispatcher: DispatcherDep, tokens: TokensDep,
+          urls: UrlsDep,
           response: Response) -> TokenPair:
-    grant = dispatch(request, container, None, cmd.LogIn(body.email, body.password))
-    return _tokens(container, response, grant)
+    grant = dispatch(request, dispatcher, None, cmd.LogIn(body.email, body.password))
+    return _tokens(tokens, urls, response, grant)
 
 
 @router.post("/refresh/", response_model=TokenPair, responses=problem_responses(401, 403, 429),
              dependencies=[Depends(limit("refresh", per="ip"))],
              summary="Swap a refresh token for a new pair (the old one stops working)",
              openapi_extra=rule_doc(cmd.RefreshSession))
-def refresh(body: RefreshIn, request: Request, container: ContainerDep,
+def refresh(body: RefreshIn, request: Request, dispatcher: DispatcherDep, tokens: TokensDep,
+            urls: UrlsDep,
             response: Response) -> TokenPair:
-    claims = container.tokens.refresh(body.refresh)
-    grant = dispatch(request, container, None, cmd.RefreshSession(
+    claims = tokens.refresh(body.refresh)
+    grant = dispatch(request, dispatcher, None, cmd.RefreshSession(
         claims.session_id, claims.token_id, claims.credentials_version))
-    return _tokens(container, response, grant)
+    return _tokens(tokens, urls, response, grant)
 
 
-def _tokens(container: Container, response: Response, grant: SessionGrant) -> TokenPair:
+def _tokens(tokens: Tokens, urls: MediaUrls, response: Response,
+            grant: SessionGrant) -> TokenPair:
     set_position(response, grant.position)
-    tokens = container.tokens.pair(grant.user, grant.session_id, grant.token_id)
-    return TokenPair(**tokens, user=UserOut.of(grant.user, Urls.of(container)))
+    pair = tokens.pair(grant.user, grant.session_id, grant.token_id)
+    return TokenPair(**pair, user=UserOut.of(grant.user, urls))
 
 
 @router.post("/logout/", response_model=Detail, responses=problem_responses(401, 429),
@@ -134,10 +141,11 @@ def _tokens(container: Container, response: Response, grant: SessionGrant) -> To
              "(if one is sent, it must be the same user's). Every token of the session is "
              "refused from then on, and the session's open WebSockets are closed (4401).",
              openapi_extra=rule_doc(cmd.LogOut))
-def logout(body: RefreshIn, request: Request, caller: CallerDep, container: ContainerDep,
+def logout(body: RefreshIn, request: Request, caller: CallerDep, dispatcher: DispatcherDep,
+           tokens: TokensDep,
            response: Response) -> Detail:
-    claims = container.tokens.refresh(body.refresh)
-    position = dispatch(request, container, caller, cmd.LogOut(claims.user_id,
+    claims = tokens.refresh(body.refresh)
+    position = dispatch(request, dispatcher, caller, cmd.LogOut(claims.user_id,
                                                                 claims.session_id))
     set_position(response, position)
     return Detail(detail="logged out")
@@ -146,27 +154,28 @@ def logout(body: RefreshIn, request: Request, caller: CallerDep, container: Cont
 @router.get("/me/", response_model=UserRow, responses=problem_responses(401, 404, 504),
             summary="The current user, from the users read model",
             openapi_extra=rule_doc(SIGNED_IN))
-def me(principal: PrincipalDep, container: ContainerDep, wait: WaitForPosition = None) -> UserRow:
-    container.wait_for_accounts(wait)
-    row = container.accounts_view.get_user(principal.user_id)
+def me(principal: PrincipalDep, accounts: AccountsDep, urls: UrlsDep,
+       wait: WaitForPosition = None) -> UserRow:
+    accounts.wait(wait)
+    row = accounts.view.get_user(principal.user_id)
     if row is None:
         # Not projected yet (a brand-new account): wait for the current head once.
-        container.wait_for_accounts(container.accounts.recorder.max_notification_id())
-        row = container.accounts_view.get_user(principal.user_id)
+        row = accounts.latest().get_user(principal.user_id)
     if row is None:
         raise NotFound("user not found")
-    return UserRow.of_row(row, Urls.of(container))
+    return UserRow.of_row(row, urls)
 
 
 @router.patch("/me/", response_model=UserOut, responses=problem_responses(401, 422),
               summary="Update the current user's name, phone or timezone",
               openapi_extra=rule_doc(cmd.UpdateProfile))
-def update_me(body: ProfileIn, request: Request, caller: CallerDep, container: ContainerDep,
+def update_me(body: ProfileIn, request: Request, caller: CallerDep, dispatcher: DispatcherDep,
+              urls: UrlsDep,
               response: Response) -> UserOut:
-    user, position = dispatch(request, container, caller, cmd.UpdateProfile(
+    user, position = dispatch(request, dispatcher, caller, cmd.UpdateProfile(
         body.model_dump(exclude_unset=True, exclude_none=True)))
     set_position(response, position)
-    return UserOut.of(user, Urls.of(container))
+    return UserOut.of(user, urls)
 
 
 @router.post("/me/avatar/", response_model=UserOut,
@@ -176,20 +185,20 @@ def update_me(body: ProfileIn, request: Request, caller: CallerDep, container: C
              description="The image replaces any earlier avatar; the profile shows both "
              "as signed, expiring URLs (`avatar_url`, `avatar_thumbnail_url`).",
              openapi_extra=rule_doc(cmd.SetAvatar))
-def set_avatar(request: Request, caller: CallerDep, container: ContainerDep,
+def set_avatar(request: Request, caller: CallerDep, dispatcher: DispatcherDep, urls: UrlsDep,
                response: Response,
                avatar: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")]
                ) -> UserOut:
-    user, position = dispatch(request, container, caller, cmd.SetAvatar(avatar))
+    user, position = dispatch(request, dispatcher, caller, cmd.SetAvatar(avatar))
     set_position(response, position)
-    return UserOut.of(user, Urls.of(container))
+    return UserOut.of(user, urls)
 
 
 @router.delete("/me/avatar/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
                responses=problem_responses(401), summary="Remove the current user's avatar",
                openapi_extra=rule_doc(cmd.RemoveAvatar))
-def remove_avatar(request: Request, caller: CallerDep, container: ContainerDep) -> Response:
-    _, position = dispatch(request, container, caller, cmd.RemoveAvatar())
+def remove_avatar(request: Request, caller: CallerDep, dispatcher: DispatcherDep) -> Response:
+    _, position = dispatch(request, dispatcher, caller, cmd.RemoveAvatar())
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     set_position(response, position)
     return response
@@ -202,12 +211,13 @@ def remove_avatar(request: Request, caller: CallerDep, container: ContainerDep) 
              "(their open WebSockets are closed); this session carries on with the new token "
              "pair in the answer.", openapi_extra=rule_doc(cmd.ChangePassword))
 def change_password(body: ChangePasswordIn, request: Request, caller: CallerDep,
-                    container: ContainerDep, response: Response) -> PasswordChanged:
-    grant = dispatch(request, container, caller,
+                    dispatcher: DispatcherDep, tokens: TokensDep, urls: UrlsDep,
+                    response: Response) -> PasswordChanged:
+    grant = dispatch(request, dispatcher, caller,
                      cmd.ChangePassword(body.old_password, body.new_password))
-    tokens = _tokens(container, response, grant)
-    return PasswordChanged(detail="password changed", access=tokens.access,
-                           refresh=tokens.refresh)
+    pair = _tokens(tokens, urls, response, grant)
+    return PasswordChanged(detail="password changed", access=pair.access,
+                           refresh=pair.refresh)
 
 
 @router.post("/password-reset/", status_code=status.HTTP_202_ACCEPTED, response_model=Detail,
@@ -216,8 +226,8 @@ def change_password(body: ChangePasswordIn, request: Request, caller: CallerDep,
                            Depends(limit("reset_email", per="email"))],
              summary="Mail a single-use password reset link",
              openapi_extra=rule_doc(cmd.RequestPasswordReset))
-def password_reset(body: ResetIn, request: Request, container: ContainerDep) -> Detail:
-    dispatch(request, container, None, cmd.RequestPasswordReset(body.email))
+def password_reset(body: ResetIn, request: Request, dispatcher: DispatcherDep) -> Detail:
+    dispatch(request, dispatcher, None, cmd.RequestPasswordReset(body.email))
     return Detail(detail="if an account exists for this email, a reset link has been sent")
 
 
@@ -226,9 +236,9 @@ def password_reset(body: ResetIn, request: Request, container: ContainerDep) -> 
              dependencies=[Depends(limit("reset_confirm", per="ip"))],
              summary="Choose a new password with the token from the reset mail",
              openapi_extra=rule_doc(cmd.ConfirmPasswordReset))
-def password_reset_confirm(body: ResetConfirmIn, request: Request, container: ContainerDep,
+def password_reset_confirm(body: ResetConfirmIn, request: Request, dispatcher: DispatcherDep,
                            response: Response) -> Detail:
-    position = dispatch(request, container, None,
+    position = dispatch(request, dispatcher, None,
                         cmd.ConfirmPasswordReset(body.token, body.new_password))
     set_position(response, position)
     return Detail(detail="password has been reset; log in with the new password")

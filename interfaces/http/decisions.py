@@ -12,15 +12,17 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from application.authz import visible_row
+from application.queries import HistoryReads, ZoneReads
 from application.rules import TENANT_READ
 from domain.base import NotFound
 from domain.schedule_engine import ScheduleSpec, ZoneFacts, evaluate
-from infra.bootstrap import Container
 from interfaces.http.deps import (
-    ContainerDep,
+    HistoryDep,
     PageDep,
     PrincipalDep,
+    SchedulesDep,
     WaitForPosition,
+    ZonesDep,
     paginated,
     rule_doc,
 )
@@ -64,37 +66,37 @@ class ScheduleDecision(BaseModel):
     "schedule's window or the slot was never evaluated.",
     openapi_extra=rule_doc(TENANT_READ))
 def decisions(schedule_id: UUID, request: Request, principal: PrincipalDep,
-              container: ContainerDep, page: PageDep,
+              history: HistoryDep, zones: ZonesDep, schedules: SchedulesDep, page: PageDep,
               zone_id: Annotated[UUID | None, Query()] = None, since: Since = None,
               until: Until = None,
               at: Annotated[AwareDatetime | None, Query(description="a slot's time")] = None,
               wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_history(wait)
-    row = visible_row(principal, container.schedules_view.get_schedule(schedule_id),
+    entries = history.at(wait)
+    row = visible_row(principal, schedules.view.get_schedule(schedule_id),
                       "schedule", schedule_id)
-    zones = _zones(container, row, zone_id)
+    rows = _zones(zones.view, row, zone_id)
     if at is not None:
         since, until = at - SLOT + timedelta(microseconds=1), at + SLOT - timedelta(microseconds=1)
     spec = spec_of_row(row)
-    found = [_recorded(r, zones) for r in container.history_view.list_decisions(
-        list(zones), since, until, schedule_id=schedule_id)]
+    found = [_recorded(r, rows) for r in entries.list_decisions(
+        list(rows), since, until, schedule_id=schedule_id)]
     if spec.kind == "music":
-        found += _lost(container, spec, zones, since, until)
+        found += _lost(entries, spec, rows, since, until)
     if at is not None:
-        found += _unrecorded(spec, zones, at, {d.zone_id for d in found})
+        found += _unrecorded(spec, rows, at, {d.zone_id for d in found})
     found.sort(key=lambda d: (d.slot_at, str(d.zone_id)))
     return paginated(request, page, len(found),
                      found[page.offset:page.offset + page.page_size])
 
 
-def _zones(container: Container, row: dict[str, Any], zone_id: UUID | None
+def _zones(zones_view: ZoneReads, row: dict[str, Any], zone_id: UUID | None
            ) -> dict[UUID, dict[str, Any]]:
     ids = [UUID(str(z)) for z in row["zone_ids"]]
     if zone_id is not None:
         if zone_id not in ids:
             raise NotFound(f"zone {zone_id} is not one of this schedule's zones")
         ids = [zone_id]
-    zones = {z: container.zones_view.get_zone(z) for z in ids}
+    zones = {z: zones_view.get_zone(z) for z in ids}
     return {z: r for z, r in zones.items() if r is not None}
 
 
@@ -130,11 +132,11 @@ def _open(spec: ScheduleSpec, zone: dict[str, Any], at: datetime) -> bool:
         d.schedule_id == spec.id for d in evaluate([spec], facts, at))
 
 
-def _lost(container: Container, spec: ScheduleSpec, zones: dict[UUID, dict[str, Any]],
+def _lost(history: HistoryReads, spec: ScheduleSpec, zones: dict[UUID, dict[str, Any]],
           since: datetime | None, until: datetime | None) -> list[ScheduleDecision]:
     """The windows another music schedule won while this one's was open: the engine
     picks one open window per zone, the highest ranked."""
-    rivals = container.history_view.list_decisions(list(zones), since, until, action="music")
+    rivals = history.list_decisions(list(zones), since, until, action="music")
     return [ScheduleDecision(
         zone_id=r["zone_id"], zone_name=zones[r["zone_id"]]["name"], schedule_id=spec.id,
         slot=None, slot_at=r["slot_at"], decided_at=None, action="none", outcome="skipped",

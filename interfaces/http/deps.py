@@ -1,13 +1,16 @@
-"""FastAPI dependencies: the container, the caller, command context, paging.
+"""FastAPI dependencies: the ports a route uses, the caller, command context, paging.
 
-Every token is checked by the session guard (`container.guard`): a token of an
-ended session, a deactivated user or a revoked device is refused here, on
-every request. Commands go to the dispatcher (`dispatch`), which authorizes
-them; queries name the rule they enforce with `rule_doc(...)`.
+A route asks for the ports it uses (`ZonesDep`, `DispatcherDep`, ...): each is
+looked up by its key (application/services.py) in the ports the composition
+root provided (`app.state.ports`). Every token is checked by the session guard:
+a token of an ended session, a deactivated user or a revoked device is refused
+here, on every request. Commands go to the dispatcher (`dispatch`), which
+authorizes them; queries name the rule they enforce with `rule_doc(...)`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -17,27 +20,66 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from structlog.contextvars import bind_contextvars
 
+from application import services
 from application.authz import Caller, PermissionDenied, Principal, Unauthenticated, caller_key
-from application.dispatch import Command
+from application.dispatch import Command, Dispatcher
+from application.loudness import LoudnessCache
+from application.ports import BlobStorage, Catalog, LocalFiles, Presence, RateLimits, Tokens
+from application.queries import (
+    AccountReads,
+    DeviceReads,
+    HistoryReads,
+    LibraryReads,
+    ReadModel,
+    ScheduleReads,
+    ZoneReads,
+)
+from application.resumable import ResumableUploads
 from application.rules import Rule
-from infra.bootstrap import Container
+from application.services import InterfaceSettings, MediaUrls, Port, SystemStatus, ZoneTimeline
+from application.sessions import SessionGuard
 
+T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="The `access` token from login or signup")
+_PROVIDERS: dict[Port[Any], Callable[[Request], Awaitable[Any]]] = {}
 
 
-async def get_container(request: Request) -> Container:
-    # async (no I/O): a sync dependency would cost a hop to the threadpool
-    container: Container = request.app.state.container
-    return container
+def provided(port: Port[T]) -> Callable[[Request], Awaitable[T]]:
+    """The dependency that gives `port` (one per port: FastAPI caches it per request)."""
+    found = _PROVIDERS.get(port)
+    if found is None:
+        # async (no I/O): a sync dependency would cost a hop to the threadpool
+        async def provide(request: Request) -> Any:
+            return request.app.state.ports[port]
+
+        found = _PROVIDERS[port] = provide
+    return found
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
-
-
+DispatcherDep = Annotated[Dispatcher, Depends(provided(services.DISPATCHER))]
+GuardDep = Annotated[SessionGuard, Depends(provided(services.SESSIONS))]
+TokensDep = Annotated[Tokens, Depends(provided(services.TOKENS))]
+RateLimitsDep = Annotated[RateLimits, Depends(provided(services.RATE_LIMITS))]
+SettingsDep = Annotated[InterfaceSettings, Depends(provided(services.SETTINGS))]
+StorageDep = Annotated[BlobStorage, Depends(provided(services.STORAGE))]
+UrlsDep = Annotated[MediaUrls, Depends(provided(services.MEDIA_URLS))]
+LocalFilesDep = Annotated[LocalFiles | None, Depends(provided(services.LOCAL_FILES))]
+SystemDep = Annotated[SystemStatus, Depends(provided(services.SYSTEM))]
+AccountsDep = Annotated[ReadModel[AccountReads], Depends(provided(services.ACCOUNTS))]
+LibraryDep = Annotated[ReadModel[LibraryReads], Depends(provided(services.LIBRARY))]
+CatalogDep = Annotated[Catalog, Depends(provided(services.CATALOG))]
+UploadsDep = Annotated[ResumableUploads, Depends(provided(services.UPLOADS))]
+ZonesDep = Annotated[ReadModel[ZoneReads], Depends(provided(services.ZONES))]
+HistoryDep = Annotated[ReadModel[HistoryReads], Depends(provided(services.HISTORY))]
+TimelineDep = Annotated[ZoneTimeline, Depends(provided(services.TIMELINE))]
+LoudnessDep = Annotated[LoudnessCache, Depends(provided(services.LOUDNESS))]
+DevicesDep = Annotated[ReadModel[DeviceReads], Depends(provided(services.DEVICES))]
+PresenceDep = Annotated[Presence, Depends(provided(services.PRESENCE))]
+SchedulesDep = Annotated[ReadModel[ScheduleReads], Depends(provided(services.SCHEDULES))]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def current_caller(request: Request, container: ContainerDep,
+async def current_caller(request: Request, guard: GuardDep,
                          credentials: CredentialsDep) -> Caller:
     """The user or device the bearer token stands for (None: no token).
 
@@ -47,14 +89,13 @@ async def current_caller(request: Request, container: ContainerDep,
         return None
     if credentials.scheme.lower() != "bearer":
         raise Unauthenticated("use `Authorization: Bearer <token>`")
-    caller = await _check(request, container, credentials.credentials)
+    caller = await _check(request, guard, credentials.credentials)
     if caller is not None:
         bind_contextvars(actor=caller_key(caller))  # on every line logged for the request
     return caller
 
 
-async def _check(request: Request, container: Container, token: str) -> Caller:
-    guard = container.guard
+async def _check(request: Request, guard: SessionGuard, token: str) -> Caller:
     claims = guard.claims(token)
     reader = getattr(request.app.state, "auth_reader", None)
     entries = await reader.get_many(guard.keys(claims)) if reader else [None]
@@ -83,9 +124,10 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 R = TypeVar("R")
 
 
-def dispatch(request: Request, container: Container, caller: Caller, command: Command[R]) -> R:
+def dispatch(request: Request, dispatcher: Dispatcher, caller: Caller,
+             command: Command[R]) -> R:
     """Hand a command to the dispatcher, as the caller, in this request."""
-    return container.dispatcher.dispatch(caller, command, request_id(request))
+    return dispatcher.dispatch(caller, command, request_id(request))
 
 
 def rule_doc(rule: Rule | type[Command[Any]]) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.authz import PermissionDenied, Unauthenticated
 from application.common import ConcurrencyConflict
+from application.ports import RateLimited
+from application.queries import ReadModelLagging
 from application.resumable import UploadOffsetConflict
 from application.rules import RULES
 from application.versions import NewerStoredShape
@@ -55,8 +57,6 @@ from domain.library import (
 from domain.plan import PlanLimitReached
 from domain.playback import InvalidSeek, InvalidVolume, PlaybackError, QueueEmpty, ZoneInactive
 from domain.schedule import SchedulingError
-from infra.bootstrap import ReadModelLagging
-from infra.ratelimit import RateLimited
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from application.rules import PUBLIC
-from infra.bootstrap import Container
-from interfaces.http.deps import ContainerDep, rule_doc
+from application.services import SystemStatus
+from interfaces.http.deps import SystemDep, rule_doc
 
 router = APIRouter(prefix="/api", tags=["health"])
 
@@ -74,11 +74,11 @@ def health() -> dict[str, str]:
                                             "or leader loop has stopped or keeps failing, or "
                                             "a read model of this release is being built"}},
             openapi_extra=rule_doc(PUBLIC))
-def ready(container: ContainerDep) -> JSONResponse:
+def ready(system: SystemDep) -> JSONResponse:
     checks: dict[str, Any] = {}
-    checks["postgres"] = _postgres(container, checks)
-    checks["redis"] = _redis(container)
-    runners = [s.status() for s in [*container.projections, *container.loops]]
+    checks["postgres"] = _postgres(system, checks)
+    checks["redis"] = _redis(system)
+    runners = system.runners()
     checks["runners"] = {s.name: s.as_dict() for s in runners}
     down = [s.name for s in runners if not s.healthy]
     building = list(checks.get("building", {}))
@@ -90,21 +90,19 @@ def ready(container: ContainerDep) -> JSONResponse:
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
-def _postgres(container: Container, checks: dict[str, Any]) -> str:
+def _postgres(system: SystemStatus, checks: dict[str, Any]) -> str:
     try:
-        with container.accounts_view.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT 1")
-        checks["projection_lag"] = container.projection_lag()
-        checks["building"] = {b.name: b.as_dict()
-                              for b in container.view_versions.building()}
+        system.ping_postgres()
+        checks["projection_lag"] = system.projection_lag()
+        checks["building"] = system.building()
     except Exception as e:
         return f"unavailable: {type(e).__name__}"
     return "ok"
 
 
-def _redis(container: Container) -> str:
+def _redis(system: SystemStatus) -> str:
     try:
-        container.redis.ping()
+        system.ping_redis()
     except Exception as e:
         return f"unavailable: {type(e).__name__}"
     return "ok"

@@ -14,15 +14,29 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from application.authz import Principal, tenant_filter, visible_row
-from application.playback import zone_state
+from application.queries import (
+    AccountReads,
+    DeviceReads,
+    HistoryReads,
+    ReadModel,
+    ScheduleReads,
+    ZoneReads,
+)
 from application.rules import TENANT_READ
+from application.services import ZoneTimeline
 from domain.base import NotFound
-from infra.bootstrap import Container
+from domain.live_state import zone_state
 from interfaces.http.deps import (
-    ContainerDep,
+    AccountsDep,
+    DevicesDep,
+    HistoryDep,
     PageDep,
     PrincipalDep,
+    SchedulesDep,
+    TimelineDep,
+    UrlsDep,
     WaitForPosition,
+    ZonesDep,
     paginated,
     rule_doc,
 )
@@ -79,10 +93,11 @@ class Play(BaseModel):
     device_id: UUID | None = Field(None, description="the reporting device (source device)")
 
 
-def _zone_row(container: Container, principal: Principal, zone_id: UUID,
-              wait: int | None) -> dict[str, Any]:
-    container.wait_for_history(wait)
-    return visible_row(principal, container.zones_view.get_zone(zone_id), "zone", zone_id)
+def _zone_row(history: ReadModel[HistoryReads], zones: ReadModel[ZoneReads],
+              principal: Principal, zone_id: UUID, wait: int | None) -> dict[str, Any]:
+    """The zone's row if the principal may see it, once its history has applied `wait`."""
+    history.wait(wait)
+    return visible_row(principal, zones.view.get_zone(zone_id), "zone", zone_id)
 
 
 @router.get("/api/zones/{zone_id}/history/", response_model=Page[HistoryEntry],
@@ -90,16 +105,16 @@ def _zone_row(container: Container, principal: Principal, zone_id: UUID,
             description="Each entry says when, who (user, device, schedule or system; with "
             "the request's correlation id) and what changed.",
             openapi_extra=rule_doc(TENANT_READ))
-def history(zone_id: UUID, request: Request, principal: PrincipalDep, container: ContainerDep,
-            page: PageDep, since: Since = None, until: Until = None,
+def history(zone_id: UUID, request: Request, principal: PrincipalDep, entries: HistoryDep,
+            zones: ZonesDep, accounts: AccountsDep, devices: DevicesDep,
+            schedules: SchedulesDep, page: PageDep, since: Since = None, until: Until = None,
             wait: WaitForPosition = None) -> dict[str, Any]:
-    zone = _zone_row(container, principal, zone_id, wait)
-    result = container.history_view.list_entries(zone_id, since, until, page.offset,
-                                                 page.page_size)
-    names = ActorNames(container, zone["client_id"])
-    entries = [HistoryEntry(**r, actor=names.actor(r["actor_kind"], r["actor_id"]),
-                            reason=reason_of(r["type"], r["changes"])) for r in result.rows]
-    return paginated(request, page, result.count, entries)
+    zone = _zone_row(entries, zones, principal, zone_id, wait)
+    result = entries.view.list_entries(zone_id, since, until, page.offset, page.page_size)
+    names = ActorNames(accounts.view, devices.view, schedules.view, zone["client_id"])
+    found = [HistoryEntry(**r, actor=names.actor(r["actor_kind"], r["actor_id"]),
+                          reason=reason_of(r["type"], r["changes"])) for r in result.rows]
+    return paginated(request, page, result.count, found)
 
 
 def reason_of(kind: str, changes: dict[str, Any]) -> str | None:
@@ -114,8 +129,10 @@ class ActorNames:
     models (the events keep ids only). Another client's user, device or schedule (or
     one gone since) stays unnamed."""
 
-    def __init__(self, container: Container, client_id: UUID) -> None:
-        self._container, self._client_id = container, client_id
+    def __init__(self, accounts: AccountReads, devices: DeviceReads,
+                 schedules: ScheduleReads, client_id: UUID) -> None:
+        self._accounts, self._devices, self._schedules = accounts, devices, schedules
+        self._client_id = client_id
         self._known: dict[tuple[str, str], str | None] = {}
 
     def actor(self, kind: str, actor_id: str) -> Actor:
@@ -137,22 +154,22 @@ class ActorNames:
         return str(row.get("name") or row.get("email") or "") or None
 
     def _row(self, kind: str, row_id: UUID) -> dict[str, Any] | None:
-        c = self._container
         if kind == "user":
-            return c.accounts_view.get_user(row_id)
+            return self._accounts.get_user(row_id)
         if kind == "device":
-            return c.devices_view.get(row_id)
+            return self._devices.get(row_id)
         if kind == "schedule":
-            return c.schedules_view.get_schedule(row_id)
+            return self._schedules.get_schedule(row_id)
         return None
 
 
-def state_at(container: Container, zone_id: UUID, at: datetime) -> dict[str, Any]:
+def state_at(history: HistoryReads, timeline: ZoneTimeline, zone_id: UUID,
+             at: datetime) -> dict[str, Any]:
     """The zone's playback state at `at`, rebuilt from its events."""
-    version = container.history_view.version_at(zone_id, at)
+    version = history.version_at(zone_id, at)
     if version is None:
         raise NotFound(f"zone {zone_id} did not exist at {at.isoformat()}", "at")
-    zone = container.playback.zone_at(zone_id, version, at)
+    zone = timeline.zone_at(zone_id, version, at)
     return {**zone_state(zone), "at": at.isoformat(), "music_position_ms": zone.music_position(at),
             "is_deleted": zone.is_deleted}
 
@@ -162,11 +179,12 @@ def state_at(container: Container, zone_id: UUID, at: datetime) -> dict[str, Any
             description="What was playing, where in it, the volume and any announcement, "
             "exactly as the zone was at `at` (rebuilt from the stored events).",
             openapi_extra=rule_doc(TENANT_READ))
-def state(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
+def state(zone_id: UUID, principal: PrincipalDep, history: HistoryDep, zones: ZonesDep,
+          timeline: TimelineDep, urls: UrlsDep,
           at: Annotated[AwareDatetime, Query(description="ISO time with offset")],
           wait: WaitForPosition = None) -> dict[str, Any]:
-    _zone_row(container, principal, zone_id, wait)
-    return state_body(state_at(container, zone_id, at), container)
+    _zone_row(history, zones, principal, zone_id, wait)
+    return state_body(state_at(history.view, timeline, zone_id, at), urls)
 
 
 @router.get("/api/reports/plays/", response_model=Page[Play],
@@ -176,22 +194,21 @@ def state(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
             "(natural, skipped, interrupted, stopped; none yet while it plays) and the "
             "schedule that caused it. `format=csv` returns every matching play as CSV.",
             openapi_extra=rule_doc(TENANT_READ))
-def plays(request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
-          zone_id: Annotated[UUID | None, Query()] = None, since: Since = None,
+def plays(request: Request, principal: PrincipalDep, history: HistoryDep, zones: ZonesDep,
+          page: PageDep, zone_id: Annotated[UUID | None, Query()] = None, since: Since = None,
           until: Until = None, format: Literal["json", "csv"] = "json",  # noqa: A002
           wait: WaitForPosition = None) -> Any:
-    container.wait_for_history(wait)
+    history.wait(wait)
     if zone_id is not None:
-        _zone_row(container, principal, zone_id, None)
+        _zone_row(history, zones, principal, zone_id, None)
     query: dict[str, Any] = {"client_id": tenant_filter(principal), "zone_id": zone_id,
                              "since": since, "until": until}
     if format == "csv":
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return StreamingResponse(
-            _csv(container, query), media_type="text/csv",
+            _csv(history.view, query), media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="plays-{stamp}.csv"'})
-    result = container.history_view.list_plays(**query, offset=page.offset,
-                                               limit=page.page_size)
+    result = history.view.list_plays(**query, offset=page.offset, limit=page.page_size)
     return paginated(request, page, result.count, [play_of(r) for r in result.rows])
 
 
@@ -201,15 +218,14 @@ def play_of(row: dict[str, Any]) -> Play:
     return Play(**row, played_seconds=round(played, 3))
 
 
-def _csv(container: Container, query: dict[str, Any]) -> Iterator[str]:
+def _csv(history: HistoryReads, query: dict[str, Any]) -> Iterator[str]:
     fields = list(Play.model_fields)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
     offset = 0
     while True:
-        rows = container.history_view.list_plays(
-            **query, offset=offset, limit=CSV_PAGE).rows
+        rows = history.list_plays(**query, offset=offset, limit=CSV_PAGE).rows
         for row in rows:
             writer.writerow(play_of(row).model_dump(mode="json"))
         yield buffer.getvalue()

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from application.ports import BlobStorage
-from domain.announcement import Announcement
+from application.services import MediaUrls as Urls
 from domain.base import NotFound
-from domain.folder import Folder
-from domain.track import Track
-
-if TYPE_CHECKING:
-    from infra.bootstrap import Container
 
 
 class FolderOut(BaseModel):
@@ -109,21 +104,6 @@ def waveform_out(storage: BlobStorage, row: dict[str, Any], what: str) -> Wavefo
     return WaveformOut(peaks=data["peaks"], duration=data["duration"])
 
 
-class Urls:
-    def __init__(self, storage: BlobStorage, ttl: int) -> None:
-        self._storage, self._ttl = storage, ttl
-
-    @classmethod
-    def of(cls, container: Container) -> Urls:
-        """Signs keys of this container's storage, for its URL lifetime."""
-        return cls(container.storage, container.settings.media_url_ttl_seconds)
-
-    def __call__(self, key: str | None, content_type: str | None = None) -> str | None:
-        if not key:
-            return None
-        return self._storage.signed_url(key, expires_in=self._ttl, content_type=content_type)
-
-
 def folder_out(row: dict[str, Any], urls: Urls) -> FolderOut:
     return FolderOut(
         id=row["id"], name=row["name"], description=row["description"], type=row["type"],
@@ -133,15 +113,6 @@ def folder_out(row: dict[str, Any], urls: Urls) -> FolderOut:
         item_count=row["item_count"], created_at=row.get("created_at"),
         updated_at=row.get("updated_at"),
     )
-
-
-def folder_row(folder: Folder) -> dict[str, Any]:
-    return {"id": folder.id, "name": folder.name, "description": folder.description,
-            "type": folder.type.value, "client_id": folder.client_id,
-            "cover_key": folder.cover_key, "thumbnail_key": folder.thumbnail_key,
-            "is_system": folder.is_system, "created_by": folder.created_by,
-            "item_count": len(folder.items), "created_at": folder.created_on,
-            "updated_at": folder.modified_on}
 
 
 def track_out(row: dict[str, Any], urls: Urls) -> TrackOut:
@@ -160,21 +131,6 @@ def track_out(row: dict[str, Any], urls: Urls) -> TrackOut:
     )
 
 
-def track_row(track: Track) -> dict[str, Any]:
-    return {
-        "id": track.id, "title": track.title, "artist": track.artist, "album": track.album,
-        "genre": track.genre, "year": track.year, "duration": track.duration,
-        "filename": track.filename, "file_size": track.file_size, "format": track.format,
-        "content_type": track.content_type, "media_key": track.media_key,
-        "cover_key": track.cover_key, "thumbnail_key": track.thumbnail_key,
-        "folder_id": track.folder_id, "position": None, "client_id": track.client_id,
-        "status": track.status.value, "failure_reason": track.failure_reason,
-        "created_at": track.created_on, "updated_at": track.modified_on,
-        "loudness_lufs": track.loudness_lufs, "true_peak_dbtp": track.true_peak_dbtp,
-        "waveform_key": track.waveform_key,
-    }
-
-
 def announcement_out(row: dict[str, Any], urls: Urls) -> AnnouncementOut:
     return AnnouncementOut(
         id=row["id"], title=row["title"], file=urls(row["media_key"], row["content_type"]),
@@ -187,22 +143,6 @@ def announcement_out(row: dict[str, Any], urls: Urls) -> AnnouncementOut:
         created_by=row.get("created_by"), created_at=row.get("created_at"),
         updated_at=row.get("updated_at"), **_measured(row),
     )
-
-
-def announcement_row(ann: Announcement) -> dict[str, Any]:
-    media = ann.media
-    return {
-        "id": ann.id, "title": ann.title, "media_key": media.media_key if media else None,
-        "content_type": media.content_type if media else None,
-        "duration": media.duration if media else None,
-        "file_size": media.file_size if media else None,
-        "format": media.format if media else None, "source": ann.source,
-        "tts_text": ann.tts_text, "tts_voice": ann.tts_voice, "tts_language": ann.tts_language,
-        "folder_id": ann.folder_id, "client_id": ann.client_id, "status": ann.status.value,
-        "failure_reason": ann.failure_reason, "created_at": ann.created_on,
-        "updated_at": ann.modified_on, "loudness_lufs": ann.loudness_lufs,
-        "true_peak_dbtp": ann.true_peak_dbtp, "waveform_key": ann.waveform_key,
-    }
 
 
 def _measured(row: dict[str, Any]) -> dict[str, Any]:

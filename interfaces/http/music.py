@@ -1,4 +1,4 @@
-"""`/api/music/`: folders, uploads, tracks, cover art and search."""
+"""`/api/music/`: uploads, tracks, cover art and search (folders: interfaces/http/folders.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import Caller, Principal, tenant_filter, visible_row
+from application.authz import tenant_filter, visible_row
 from application.commands import library as cmd
 from application.rules import TENANT_READ
-from domain.library import DuplicateMedia, FolderType, LibraryError
-from infra.bootstrap import Container
+from application.services import MediaUrls
+from domain.library import DuplicateMedia
 from interfaces.http.deps import (
     CallerDep,
-    ContainerDep,
+    DispatcherDep,
+    LibraryDep,
     PageDep,
     PrincipalDep,
+    StorageDep,
+    UrlsDep,
     WaitForPosition,
     dispatch,
     paginated,
@@ -26,151 +29,18 @@ from interfaces.http.deps import (
 )
 from interfaces.http.errors import problem, status_of
 from interfaces.http.library_schemas import (
-    FolderOut,
     TrackOut,
-    Urls,
     WaveformOut,
-    folder_out,
-    folder_row,
     track_out,
-    track_row,
     waveform_out,
 )
 from interfaces.http.ratelimits import limit
 from interfaces.http.schemas import NO_NUL, ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
+from projections.library import track_row
 
 router = APIRouter(prefix="/api/music", tags=["music"])
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
-                                        pattern=ONE_LINE), ONE_LINE_CHECK]
 Text = Annotated[str, Field(max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK]
-Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
-
-
-def urls(container: Container) -> Urls:
-    """Signs media keys for this container's storage (music and announcements)."""
-    return Urls(container.storage, container.settings.media_url_ttl_seconds)
-
-
-# -- folders -------------------------------------------------------------------
-
-
-class FolderIn(BaseModel):
-    name: Name
-    description: Description = ""
-    type: FolderType = FolderType.MUSIC
-    is_system: bool = Field(False, description="admins only: a system folder of `client`, "
-                            "which the client's users cannot delete")
-    client: UUID | None = Field(None, description="admins only: the client of a system folder")
-
-
-class FolderPatch(BaseModel):
-    name: Name | None = None
-    description: Description | None = None
-
-
-class ReorderIn(BaseModel):
-    track_ids: list[UUID] = Field(description="every item of the folder, in the new order")
-
-
-@router.get("/folders/", response_model=Page[FolderOut], summary="List folders",
-            openapi_extra=rule_doc(TENANT_READ))
-def list_folders(request: Request, principal: PrincipalDep, container: ContainerDep,
-                 page: PageDep, type: FolderType | None = None,  # noqa: A002
-                 wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_library(wait)
-    result = container.library_view.list_folders(
-        client_id=tenant_filter(principal), type=type.value if type else None,
-        offset=page.offset, limit=page.page_size)
-    u = urls(container)
-    return paginated(request, page, result.count, [folder_out(r, u) for r in result.rows])
-
-
-@router.post("/folders/", status_code=201, response_model=FolderOut,
-             responses=problem_responses(400, 403, 404, 422), summary="Create a folder",
-             description="A client's users create its folders; with `is_system`, an admin "
-             "creates a system folder in the library of `client`.",
-             openapi_extra=rule_doc(cmd.CreateFolder))
-def create_folder(body: FolderIn, request: Request, caller: CallerDep,
-                  container: ContainerDep, response: Response) -> FolderOut:
-    folder, position = dispatch(request, container, caller, _creation(body, caller))
-    set_position(response, position)
-    return folder_out(folder_row(folder), urls(container))
-
-
-def _creation(body: FolderIn, caller: Caller) -> cmd.CreateFolder | cmd.CreateSystemFolder:
-    if not body.is_system:
-        return cmd.CreateFolder(name=body.name, description=body.description, type=body.type)
-    client = body.client or (caller.client_id if isinstance(caller, Principal) else None)
-    if client is None:
-        raise LibraryError("a system folder needs the client whose library holds it",
-                           "client")
-    return cmd.CreateSystemFolder(client_id=client, name=body.name,
-                                  description=body.description, type=body.type)
-
-
-@router.get("/folders/{folder_id}/", response_model=FolderOut,
-            responses=problem_responses(404), summary="One folder",
-            openapi_extra=rule_doc(TENANT_READ))
-def get_folder(folder_id: UUID, principal: PrincipalDep, container: ContainerDep,
-               wait: WaitForPosition = None) -> FolderOut:
-    container.wait_for_library(wait)
-    row = container.library_view.get("library_folders", folder_id)
-    return folder_out(visible_row(principal, row, "folder", folder_id), urls(container))
-
-
-@router.patch("/folders/{folder_id}/", response_model=FolderOut,
-              responses=problem_responses(403, 404, 422), summary="Rename or describe a folder",
-              openapi_extra=rule_doc(cmd.ChangeFolder))
-def update_folder(folder_id: UUID, body: FolderPatch, request: Request, caller: CallerDep,
-                  container: ContainerDep, response: Response) -> FolderOut:
-    folder, position = dispatch(request, container, caller, cmd.ChangeFolder(
-        folder_id, body.model_dump(exclude_none=True)))
-    set_position(response, position)
-    return folder_out(folder_row(folder), urls(container))
-
-
-@router.delete("/folders/{folder_id}/", status_code=204, response_class=Response,
-               responses=problem_responses(403, 404),
-               summary="Delete a folder (its tracks stay in the library)",
-               description="A system folder is deleted only by a sync2gear admin (403 for "
-               "the client's own users).",
-               openapi_extra=rule_doc(cmd.DeleteFolder))
-def delete_folder(folder_id: UUID, request: Request, caller: CallerDep,
-                  container: ContainerDep) -> Response:
-    position = dispatch(request, container, caller, cmd.DeleteFolder(folder_id))
-    response = Response(status_code=204)
-    set_position(response, position)
-    return response
-
-
-@router.post("/folders/{folder_id}/reorder/", response_model=FolderOut,
-             responses=problem_responses(403, 404, 422),
-             summary="Replace the order of a folder's tracks at once",
-             openapi_extra=rule_doc(cmd.ReorderFolder))
-def reorder_folder(folder_id: UUID, body: ReorderIn, request: Request, caller: CallerDep,
-                   container: ContainerDep, response: Response) -> FolderOut:
-    folder, position = dispatch(request, container, caller, cmd.ReorderFolder(
-        folder_id, tuple(body.track_ids)))
-    set_position(response, position)
-    return folder_out(folder_row(folder), urls(container))
-
-
-@router.post("/folders/{folder_id}/cover/", response_model=FolderOut,
-             responses=problem_responses(403, 404, 413, 415, 422),
-             summary="Upload a folder's cover image",
-             openapi_extra=rule_doc(cmd.SetFolderCover))
-def folder_cover(folder_id: UUID, request: Request, caller: CallerDep,
-                 container: ContainerDep, response: Response,
-                 file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")]
-                 ) -> FolderOut:
-    folder, position = dispatch(request, container, caller,
-                                cmd.SetFolderCover(folder_id, file))
-    set_position(response, position)
-    return folder_out(folder_row(folder), urls(container))
-
-
-# -- tracks --------------------------------------------------------------------
 
 
 class UploadOutcome(BaseModel):
@@ -205,7 +75,8 @@ Tag = Annotated[str, Form(max_length=255, pattern=ONE_LINE), ONE_LINE_CHECK]
     openapi_extra=rule_doc(cmd.UploadTracks),
 )
 def upload(
-    request: Request, caller: CallerDep, container: ContainerDep, response: Response,
+    request: Request, caller: CallerDep, dispatcher: DispatcherDep, urls: UrlsDep,
+    response: Response,
     files: Annotated[list[UploadFile] | None, File(description="audio files")] = None,
     file: Annotated[UploadFile | None, File(description="one audio file (the seed's field)")
                     ] = None,
@@ -222,7 +93,7 @@ def upload(
         return problem(422, "a `title` names one file: upload files with titles one by one")
     command = cmd.UploadTracks(tuple(sent), folder_id or folder,
                                tags=upload_tags(title=title, artist=artist, album=album))
-    return upload_answer(dispatch(request, container, caller, command), container, response)
+    return upload_answer(dispatch(request, dispatcher, caller, command), urls, response)
 
 
 def upload_tags(**given: str) -> tuple[tuple[str, str], ...]:
@@ -230,10 +101,9 @@ def upload_tags(**given: str) -> tuple[tuple[str, str], ...]:
     return tuple((k, v.strip()) for k, v in given.items() if v and v.strip())
 
 
-def upload_answer(report: cmd.UploadReport, container: Container, response: Response) -> Any:
+def upload_answer(report: cmd.UploadReport, urls: MediaUrls, response: Response) -> Any:
     """The created tracks, or (none created) the first file's problem."""
-    u = urls(container)
-    result = UploadResult(created=[track_out(track_row(t), u) for t in report.created],
+    result = UploadResult(created=[track_out(track_row(t), urls) for t in report.created],
                           duplicates=[_outcome(r) for r in report.duplicates],
                           rejected=[_outcome(r) for r in report.rejected])
     set_position(response, report.position)
@@ -255,35 +125,34 @@ def _outcome(refused: cmd.Refused) -> UploadOutcome:
 
 @router.get("/files/", response_model=Page[TrackOut], summary="List music files",
             openapi_extra=rule_doc(TENANT_READ))
-def list_files(request: Request, principal: PrincipalDep, container: ContainerDep,
+def list_files(request: Request, principal: PrincipalDep, library: LibraryDep, urls: UrlsDep,
                page: PageDep, folder: Annotated[UUID | None, Query(
                    description="only this folder's tracks, in folder order")] = None,
                wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_library(wait)
-    result = container.library_view.list_tracks(
+    library.wait(wait)
+    result = library.view.list_tracks(
         client_id=tenant_filter(principal), folder_id=folder, offset=page.offset,
         limit=page.page_size)
-    u = urls(container)
-    return paginated(request, page, result.count, [track_out(r, u) for r in result.rows])
+    return paginated(request, page, result.count, [track_out(r, urls) for r in result.rows])
 
 
 @router.get("/files/{track_id}/", response_model=TrackOut, responses=problem_responses(404),
             summary="One music file, with signed URLs", openapi_extra=rule_doc(TENANT_READ))
-def get_file(track_id: UUID, principal: PrincipalDep, container: ContainerDep,
+def get_file(track_id: UUID, principal: PrincipalDep, library: LibraryDep, urls: UrlsDep,
              wait: WaitForPosition = None) -> TrackOut:
-    container.wait_for_library(wait)
-    row = container.library_view.get("library_tracks", track_id)
-    return track_out(visible_row(principal, row, "track", track_id), urls(container))
+    library.wait(wait)
+    row = library.view.get("library_tracks", track_id)
+    return track_out(visible_row(principal, row, "track", track_id), urls)
 
 
 @router.get("/files/{track_id}/waveform/", response_model=WaveformOut,
             responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ),
             summary="A music file's waveform (404 until it has been measured)")
-def get_waveform(track_id: UUID, principal: PrincipalDep, container: ContainerDep,
+def get_waveform(track_id: UUID, principal: PrincipalDep, library: LibraryDep, storage: StorageDep,
                  wait: WaitForPosition = None) -> WaveformOut:
-    container.wait_for_library(wait)
-    row = container.library_view.get("library_tracks", track_id)
-    return waveform_out(container.storage, visible_row(principal, row, "track", track_id),
+    library.wait(wait)
+    row = library.view.get("library_tracks", track_id)
+    return waveform_out(storage, visible_row(principal, row, "track", track_id),
                         "track")
 
 
@@ -302,16 +171,16 @@ class TrackPatch(BaseModel):
               responses=problem_responses(403, 404, 422), summary="Edit a track's metadata",
               openapi_extra=rule_doc(cmd.EditTrack))
 def update_file(track_id: UUID, body: TrackPatch, request: Request, caller: CallerDep,
-                container: ContainerDep, response: Response) -> TrackOut:
+                dispatcher: DispatcherDep, urls: UrlsDep, response: Response) -> TrackOut:
     changes = body.model_dump(exclude_unset=True)
     if "folder" in changes:
         changes["folder_id"] = changes.pop("folder")
     for key in ("title", "artist", "album", "genre"):
         if key in changes and changes[key] is None:
             changes.pop(key)
-    track, position = dispatch(request, container, caller, cmd.EditTrack(track_id, changes))
+    track, position = dispatch(request, dispatcher, caller, cmd.EditTrack(track_id, changes))
     set_position(response, position)
-    return track_out(track_row(track), urls(container))
+    return track_out(track_row(track), urls)
 
 
 @router.delete("/files/{track_id}/", status_code=204, response_class=Response,
@@ -319,8 +188,8 @@ def update_file(track_id: UUID, body: TrackPatch, request: Request, caller: Call
                summary="Delete a track (out of folders and queues; frees its storage)",
                openapi_extra=rule_doc(cmd.DeleteTrack))
 def delete_file(track_id: UUID, request: Request, caller: CallerDep,
-                container: ContainerDep) -> Response:
-    removed = dispatch(request, container, caller, cmd.DeleteTrack(track_id))
+                dispatcher: DispatcherDep) -> Response:
+    removed = dispatch(request, dispatcher, caller, cmd.DeleteTrack(track_id))
     response = Response(status_code=204)
     set_position(response, removed.position)
     return response
@@ -331,22 +200,22 @@ def delete_file(track_id: UUID, request: Request, caller: CallerDep,
              summary="Upload cover art for a track (a thumbnail is made too)",
              openapi_extra=rule_doc(cmd.SetTrackCover))
 def track_cover(track_id: UUID, request: Request, caller: CallerDep,
-                container: ContainerDep, response: Response,
+                dispatcher: DispatcherDep, urls: UrlsDep, response: Response,
                 file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")]
                 ) -> TrackOut:
-    track, position = dispatch(request, container, caller, cmd.SetTrackCover(track_id, file))
+    track, position = dispatch(request, dispatcher, caller, cmd.SetTrackCover(track_id, file))
     set_position(response, position)
-    return track_out(track_row(track), urls(container))
+    return track_out(track_row(track), urls)
 
 
 @router.get("/search/", response_model=Page[TrackOut],
             summary="Search tracks by title, artist and album (word prefixes)",
             openapi_extra=rule_doc(TENANT_READ))
-def search(request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
+def search(request: Request, principal: PrincipalDep, library: LibraryDep, urls: UrlsDep,
+           page: PageDep,
            q: Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL)],
            wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_library(wait)
-    result = container.library_view.search_tracks(
+    library.wait(wait)
+    result = library.view.search_tracks(
         client_id=tenant_filter(principal), query=q, offset=page.offset, limit=page.page_size)
-    u = urls(container)
-    return paginated(request, page, result.count, [track_out(r, u) for r in result.rows])
+    return paginated(request, page, result.count, [track_out(r, urls) for r in result.rows])

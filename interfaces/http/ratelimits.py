@@ -4,7 +4,7 @@
 
 and an attempt over a limit is answered 429 with `Retry-After` before the route
 runs. The limits themselves (`RATE_LIMIT_<NAME>`) are settings; the counting is
-`container.rate_limiter` (infra/ratelimit.py), which commands call directly.
+the `RateLimits` port (infra/ratelimit.py), which commands call directly.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from application.authz import caller_key
 from domain.accounts import normalise_email
-from interfaces.http.deps import CallerDep, ContainerDep
+from interfaces.http.deps import CallerDep, RateLimitsDep
 
 # What a limit is counted per: the client's address (as seen through trusted
 # proxies only), the email in the JSON body, both, or the caller (user or device).
@@ -28,21 +28,21 @@ Per = Literal["ip", "email", "ip+email", "principal"]
 def limit(name: str, per: Per) -> Callable[..., Any]:
     """A dependency that counts one attempt at limit `name` per `per`."""
     if per == "principal":
-        def per_principal(container: ContainerDep, caller: CallerDep) -> None:
+        def per_principal(limits: RateLimitsDep, caller: CallerDep) -> None:
             if caller is not None:  # no caller: refused (401) by the route itself
-                container.rate_limiter.hit(name, caller_key(caller))
+                limits.hit(name, caller_key(caller))
         return per_principal
     if per == "ip":
-        def per_ip(request: Request, container: ContainerDep) -> None:
-            container.rate_limiter.hit(name, client_address(request))
+        def per_ip(request: Request, limits: RateLimitsDep) -> None:
+            limits.hit(name, client_address(request))
         return per_ip
 
-    async def per_email(request: Request, container: ContainerDep) -> None:
+    async def per_email(request: Request, limits: RateLimitsDep) -> None:
         email = await _body_email(request)
         if email is None:
             return  # nothing to count by: the body is refused (422) anyway
         key = (client_address(request), email) if per == "ip+email" else (email,)
-        await run_in_threadpool(container.rate_limiter.hit, name, *key)
+        await run_in_threadpool(limits.hit, name, *key)
     return per_email
 
 

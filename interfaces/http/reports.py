@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 from base64 import b64encode
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Annotated, Any, Literal
@@ -17,14 +18,16 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from application.authz import Principal, tenant_filter, visible_row
+from application.queries import AccountReads, HistoryReads, ZoneReads
 from application.rules import TENANT_READ
 from domain.base import NotFound
-from infra.bootstrap import Container
 from interfaces.http.deps import (
-    ContainerDep,
+    AccountsDep,
+    HistoryDep,
     PageDep,
     PrincipalDep,
     WaitForPosition,
+    ZonesDep,
     paginated,
     rule_doc,
 )
@@ -68,27 +71,28 @@ class Summary(Page[SummaryRow]):
     "their own client; staff and admins every client, or one with `client_id`. `format=csv` "
     "returns every row and a last `total` row; `format=html` a printable page of the same.",
     openapi_extra=rule_doc(TENANT_READ))
-def summary(request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
+def summary(request: Request, principal: PrincipalDep, history: HistoryDep, zones: ZonesDep,
+            accounts: AccountsDep, page: PageDep,
             group: Group = "zone", zone_id: Annotated[UUID | None, Query()] = None,
             client_id: Annotated[UUID | None, Query()] = None, since: Since = None,
             until: Until = None, format: Literal["json", "csv", "html"] = "json",  # noqa: A002
             wait: WaitForPosition = None) -> Any:
-    container.wait_for_history(wait)
+    reads = Reads(history.at(wait), zones.view, accounts.view)
     scope = _client_scope(principal, client_id)
     if zone_id is not None:
-        zone = visible_row(principal, container.zones_view.get_zone(zone_id), "zone", zone_id)
+        zone = visible_row(principal, reads.zones.get_zone(zone_id), "zone", zone_id)
         if scope is not None and zone["client_id"] != scope:
             raise NotFound(f"zone {zone_id} not found")
     query: dict[str, Any] = {"group": group, "client_id": scope, "zone_id": zone_id,
                              "since": since, "until": until}
     if format != "json":
-        rows, totals = _every_row(container, query)
+        rows, totals = _every_row(reads, query)
         if format == "csv":
             return _csv(group, rows, totals)
-        return _html(container, scope, query, rows, totals)
-    result, sums = container.history_view.summarize_plays(
+        return _html(reads, scope, query, rows, totals)
+    result, sums = reads.history.summarize_plays(
         **query, offset=page.offset, limit=page.page_size)
-    body = paginated(request, page, result.count, _named(container, group, result.rows))
+    body = paginated(request, page, result.count, _named(reads, group, result.rows))
     return {**body, "group": group, "from": since, "to": until, "totals": _totals(sums)}
 
 
@@ -103,13 +107,21 @@ def _client_scope(principal: Principal, client_id: UUID | None) -> UUID | None:
     return own
 
 
-def _every_row(container: Container, query: dict[str, Any]
-               ) -> tuple[list[SummaryRow], Totals]:
+@dataclass(frozen=True)
+class Reads:
+    """The read models a summary reads: plays, and today's names of zones and clients."""
+
+    history: HistoryReads
+    zones: ZoneReads
+    accounts: AccountReads
+
+
+def _every_row(reads: Reads, query: dict[str, Any]) -> tuple[list[SummaryRow], Totals]:
     rows: list[SummaryRow] = []
     while True:
-        result, totals = container.history_view.summarize_plays(
+        result, totals = reads.history.summarize_plays(
             **query, offset=len(rows), limit=ALL_ROWS)
-        rows += _named(container, query["group"], result.rows)
+        rows += _named(reads, query["group"], result.rows)
         if len(result.rows) < ALL_ROWS:
             return rows, _totals(totals)
 
@@ -118,17 +130,17 @@ def _totals(row: dict[str, Any]) -> Totals:
     return Totals(plays=int(row["plays"]), seconds=float(row["seconds"]))
 
 
-def _named(container: Container, group: str, rows: list[dict[str, Any]]) -> list[SummaryRow]:
+def _named(reads: Reads, group: str, rows: list[dict[str, Any]]) -> list[SummaryRow]:
     """Rows with the names of today's read models (plays keep titles, not zone or
     client names)."""
     out = []
     for r in rows:
         name = r.get("title")
         if group == "zone":
-            zone = container.zones_view.get_zone(r["key"])
+            zone = reads.zones.get_zone(r["key"])
             name = zone["name"] if zone else None
         elif group == "client":
-            client = container.accounts_view.get_client(r["key"])
+            client = reads.accounts.get_client(r["key"])
             name = client["name"] if client else None
         out.append(SummaryRow(key=r["key"], name=name, artist=r.get("artist"),
                               client_id=r.get("client_id"), plays=int(r["plays"]),
@@ -158,9 +170,9 @@ REPORT_CSP = ("default-src 'none'; style-src 'sha256-"
               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
 
-def _html(container: Container, scope: UUID | None, query: dict[str, Any],
+def _html(reads: Reads, scope: UUID | None, query: dict[str, Any],
           rows: list[SummaryRow], totals: Totals) -> HTMLResponse:
-    client = container.accounts_view.get_client(scope) if scope else None
+    client = reads.accounts.get_client(scope) if scope else None
     who = client["name"] if client else "every client"
     since, until = query["since"], query["until"]
     span = (f"{since.isoformat() if since else 'the beginning'} to "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Annotated, Any
 from uuid import UUID
@@ -30,13 +31,22 @@ from application.authz import Principal
 from application.commands import announcements as ann_cmd
 from application.commands import library as music_cmd
 from application.commands.resumable import StartResumableUpload
+from application.dispatch import Dispatcher
 from application.resumable import PendingUpload, ResumableUploads
 from application.rules import PUBLIC, TENANT_WRITE, Target
+from application.services import MediaUrls
 from domain.base import DomainError, NotFound
 from domain.library import MediaTooLarge
-from infra.bootstrap import Container
-from infra.commands import resumable_uploads
-from interfaces.http.deps import CallerDep, ContainerDep, PrincipalDep, dispatch, rule_doc
+from interfaces.http.deps import (
+    CallerDep,
+    DispatcherDep,
+    PrincipalDep,
+    SettingsDep,
+    UploadsDep,
+    UrlsDep,
+    dispatch,
+    rule_doc,
+)
 from interfaces.http.errors import problem
 from interfaces.http.music import upload_answer, upload_tags
 from interfaces.http.ratelimits import limit
@@ -56,13 +66,6 @@ WHERE = {"music": "/api/music", "announcement": "/api/announcements"}
 ITEM_PATH = {"music": "/api/music/files/{}/", "announcement": "/api/announcements/{}/"}
 
 TusResumable = Annotated[str | None, Header(description="the protocol version: `1.0.0`")]
-
-
-def uploads_of(container: ContainerDep) -> ResumableUploads:
-    return resumable_uploads(container.settings)
-
-
-UploadsDep = Annotated[ResumableUploads, Depends(uploads_of)]
 
 
 def tus_headers(**extra: str) -> dict[str, str]:
@@ -114,11 +117,11 @@ def build_router(kind: str) -> APIRouter:
     @router.options("/", status_code=204, response_class=Response,
                     summary=f"Resumable {what} uploads: what the server supports (tus)",
                     openapi_extra=rule_doc(PUBLIC))
-    def discover(container: ContainerDep) -> Response:
+    def discover(settings: SettingsDep) -> Response:
         return Response(status_code=204, headers={
             "Tus-Resumable": TUS_VERSION, "Tus-Version": TUS_VERSION,
             "Tus-Extension": TUS_EXTENSIONS,
-            "Tus-Max-Size": str(container.settings.max_upload_bytes)})
+            "Tus-Max-Size": str(settings.max_upload_bytes)})
 
     @router.post(
         "/", status_code=201, response_class=Response,
@@ -132,7 +135,7 @@ def build_router(kind: str) -> APIRouter:
         "finished by then is removed (each PATCH pushes the time on).",
         openapi_extra=rule_doc(StartResumableUpload),
     )
-    def create(request: Request, caller: CallerDep, container: ContainerDep,
+    def create(request: Request, caller: CallerDep, dispatcher: DispatcherDep,
                uploads: UploadsDep,
                upload_length: Annotated[int, Header(gt=0, description="bytes in all")],
                upload_metadata: Annotated[str, Header(max_length=4096)] = "",
@@ -145,7 +148,7 @@ def build_router(kind: str) -> APIRouter:
         except ValueError as e:
             return problem(422, str(e).replace("badly formed hexadecimal UUID string",
                                                "`folder` is not a UUID"))
-        pending = dispatch(request, container, caller, StartResumableUpload(
+        pending = dispatch(request, dispatcher, caller, StartResumableUpload(
             kind=kind, length=upload_length, metadata=tuple(metadata.items()),
             folder_id=folder))
         return Response(status_code=201, headers=tus_headers(
@@ -182,7 +185,7 @@ def build_router(kind: str) -> APIRouter:
         openapi_extra=rule_doc(TENANT_WRITE),
     )
     async def append(upload_id: UUID, request: Request, principal: PrincipalDep,
-                     container: ContainerDep, uploads: UploadsDep,
+                     dispatcher: DispatcherDep, urls: UrlsDep, uploads: UploadsDep,
                      upload_offset: Annotated[int, Header(ge=0)],
                      content_type: Annotated[str, Header()] = "",
                      tus_resumable: TusResumable = None) -> Response:
@@ -195,7 +198,8 @@ def build_router(kind: str) -> APIRouter:
         if offset < pending.length:
             return Response(status_code=204, headers=tus_headers(**{
                 "Upload-Offset": str(offset), "Upload-Expires": expires(uploads, pending)}))
-        return await run_in_threadpool(finish, request, container, principal, uploads, pending)
+        sent = Sent(request, dispatcher, urls, principal)
+        return await run_in_threadpool(finish, sent, uploads, pending)
 
     @router.delete(
         "/{upload_id}/", status_code=204, response_class=Response,
@@ -228,12 +232,21 @@ async def receive(request: Request, uploads: ResumableUploads, pending: PendingU
         return out.tell()
 
 
-def finish(request: Request, container: Container, principal: Principal,
-           uploads: ResumableUploads, pending: PendingUpload) -> Response:
+@dataclass(frozen=True)
+class Sent:
+    """Who sent an upload, in which request, and what its last byte is handed to."""
+
+    request: Request
+    dispatcher: Dispatcher
+    urls: MediaUrls
+    principal: Principal
+
+
+def finish(sent: Sent, uploads: ResumableUploads, pending: PendingUpload) -> Response:
     """Hand the finished file to the plain upload command; the upload is gone after."""
     try:
         with uploads.received(pending) as incoming:
-            answer = _upload(request, container, principal, pending, incoming)
+            answer = _upload(sent, pending, incoming)
     except DomainError:
         uploads.remove(pending.id)  # refused for good: a retry would be refused too
         raise
@@ -241,25 +254,25 @@ def finish(request: Request, container: Container, principal: Principal,
     return answer
 
 
-def _upload(request: Request, container: Container, principal: Principal,
-            pending: PendingUpload, incoming: Any) -> Response:
+def _upload(sent: Sent, pending: PendingUpload, incoming: Any) -> Response:
     meta = pending.metadata
     folder = UUID(meta["folder"]) if meta.get("folder") else None
     done = Response(status_code=204, headers=tus_headers(
         **{"Upload-Offset": str(pending.length)}))
     if pending.kind == "music":
-        report = dispatch(request, container, principal, music_cmd.UploadTracks(
+        report = dispatch(sent.request, sent.dispatcher, sent.principal, music_cmd.UploadTracks(
             (incoming,), folder, tags=upload_tags(title=meta.get("title", ""),
                                                   artist=meta.get("artist", ""),
                                                   album=meta.get("album", ""))))
-        answer: Response = upload_answer(report, container, done)
+        answer: Response = upload_answer(report, sent.urls, done)
         if not report.created:
             return answer  # the plain upload's problem (a duplicate: 409 with its id)
         item_id = report.created[0].id
     else:
-        ann, position = dispatch(request, container, principal, ann_cmd.UploadAnnouncement(
+        command = ann_cmd.UploadAnnouncement(
             incoming, title=meta.get("title", ""), folder_id=folder,
-            is_recording=meta.get("is_recording", "").lower() in ("1", "true")))
+            is_recording=meta.get("is_recording", "").lower() in ("1", "true"))
+        ann, position = dispatch(sent.request, sent.dispatcher, sent.principal, command)
         item_id = ann.id
         if position is not None:
             done.headers["X-Event-Position"] = str(position)

@@ -21,9 +21,10 @@ from domain.schedule import (
 )
 from interfaces.http.deps import (
     CallerDep,
-    ContainerDep,
+    DispatcherDep,
     PageDep,
     PrincipalDep,
+    SchedulesDep,
     WaitForPosition,
     dispatch,
     paginated,
@@ -31,6 +32,7 @@ from interfaces.http.deps import (
     set_position,
 )
 from interfaces.http.schemas import ONE_LINE, ONE_LINE_CHECK, Page, problem_responses
+from projections.scheduling import schedule_row
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 
@@ -131,17 +133,10 @@ def _out(row: dict[str, Any]) -> ScheduleOut:
         **{k: v for k, v in row.items() if k != "rule"}})
 
 
-def _row(schedule: Schedule) -> dict[str, Any]:
-    return {"id": schedule.id, "client_id": schedule.client_id, "rule": schedule.rule,
-            "is_active": schedule.is_active, "active_since": schedule.active_since,
-            "created_by": schedule.created_by, "created_at": schedule.created_on,
-            "updated_at": schedule.modified_on}
-
-
 def _answer(response: Response, result: tuple[Schedule, int | None]) -> ScheduleOut:
     schedule, position = result
     set_position(response, position)
-    return _out(_row(schedule))
+    return _out(schedule_row(schedule))
 
 
 def _rule(fields: dict[str, Any]) -> dict[str, Any]:
@@ -155,13 +150,12 @@ def _rule(fields: dict[str, Any]) -> dict[str, Any]:
             description="Highest priority first, then by name.",
             openapi_extra=rule_doc(TENANT_READ))
 def list_schedules(
-    request: Request, principal: PrincipalDep, container: ContainerDep, page: PageDep,
+    request: Request, principal: PrincipalDep, schedules: SchedulesDep, page: PageDep,
     zone_id: Annotated[UUID | None, Query(description="only schedules of this zone")] = None,
     type: Annotated[Literal["music", "announcement"] | None, Query()] = None,  # noqa: A002
     is_active: Annotated[bool | None, Query()] = None, wait: WaitForPosition = None,
 ) -> dict[str, Any]:
-    container.wait_for_scheduling(wait)
-    result = container.schedules_view.list_schedules(
+    result = schedules.at(wait).list_schedules(
         client_id=tenant_filter(principal), zone_id=zone_id, type=type, is_active=is_active,
         offset=page.offset, limit=page.page_size)
     return paginated(request, page, result.count, [_out(r) for r in result.rows])
@@ -171,19 +165,18 @@ def list_schedules(
              responses=problem_responses(403, 404, 422),
              openapi_extra=rule_doc(cmd.CreateSchedule))
 def create_schedule(body: ScheduleIn, request: Request, caller: CallerDep,
-                    container: ContainerDep, response: Response) -> ScheduleOut:
+                    dispatcher: DispatcherDep, response: Response) -> ScheduleOut:
     check_content_type(body.type, body.content_type)
     fields = body.model_dump(exclude={"is_active", "content_type"})
-    return _answer(response, dispatch(request, container, caller, cmd.CreateSchedule(
+    return _answer(response, dispatch(request, dispatcher, caller, cmd.CreateSchedule(
         _rule(fields), body.is_active)))
 
 
 @router.get("/{schedule_id}/", response_model=ScheduleOut, summary="One schedule",
             responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ))
-def get_schedule(schedule_id: UUID, principal: PrincipalDep, container: ContainerDep,
+def get_schedule(schedule_id: UUID, principal: PrincipalDep, schedules: SchedulesDep,
                  wait: WaitForPosition = None) -> ScheduleOut:
-    container.wait_for_scheduling(wait)
-    row = container.schedules_view.get_schedule(schedule_id)
+    row = schedules.at(wait).get_schedule(schedule_id)
     return _out(visible_row(principal, row, "schedule", schedule_id))
 
 
@@ -191,14 +184,14 @@ def get_schedule(schedule_id: UUID, principal: PrincipalDep, container: Containe
               responses=problem_responses(403, 404, 422),
               openapi_extra=rule_doc(cmd.ChangeSchedule))
 def update_schedule(schedule_id: UUID, body: SchedulePatch, request: Request,
-                    caller: CallerDep, container: ContainerDep, response: Response
+                    caller: CallerDep, dispatcher: DispatcherDep, response: Response
                     ) -> ScheduleOut:
     changes = body.model_dump(exclude_unset=True)
     is_active = changes.pop("is_active", None)
     for name in NOT_NULL:
         if name in changes and changes[name] is None:
             raise InvalidSchedule(f"{name} cannot be null (leave it out to keep it)", name)
-    return _answer(response, dispatch(request, container, caller, cmd.ChangeSchedule(
+    return _answer(response, dispatch(request, dispatcher, caller, cmd.ChangeSchedule(
         schedule_id, _rule(changes), is_active)))
 
 
@@ -206,8 +199,8 @@ def update_schedule(schedule_id: UUID, body: SchedulePatch, request: Request,
                summary="Delete a schedule", responses=problem_responses(403, 404),
                openapi_extra=rule_doc(cmd.DeleteSchedule))
 def delete_schedule(schedule_id: UUID, request: Request, caller: CallerDep,
-                    container: ContainerDep) -> Response:
-    _, position = dispatch(request, container, caller, cmd.DeleteSchedule(schedule_id))
+                    dispatcher: DispatcherDep) -> Response:
+    _, position = dispatch(request, dispatcher, caller, cmd.DeleteSchedule(schedule_id))
     response = Response(status_code=204)
     set_position(response, position)
     return response
@@ -218,7 +211,7 @@ def delete_schedule(schedule_id: UUID, request: Request, caller: CallerDep,
              responses=problem_responses(403, 404),
              openapi_extra=rule_doc(cmd.ToggleSchedule))
 def toggle_schedule(schedule_id: UUID, request: Request, caller: CallerDep,
-                    container: ContainerDep, response: Response, body: ToggleIn | None = None
+                    dispatcher: DispatcherDep, response: Response, body: ToggleIn | None = None
                     ) -> ScheduleOut:
-    return _answer(response, dispatch(request, container, caller, cmd.ToggleSchedule(
+    return _answer(response, dispatch(request, dispatcher, caller, cmd.ToggleSchedule(
         schedule_id, body.is_active if body else None)))

@@ -6,23 +6,28 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from application.authz import tenant_filter, visible_row
+from application.authz import Caller, Principal, tenant_filter, visible_row
 from application.commands import playback as cmd
-from application.playback import zone_state
+from application.dispatch import Dispatcher
+from application.loudness import LoudnessCache
+from application.queries import ReadModel, ZoneReads
 from application.rules import TENANT_READ
+from application.services import DISPATCHER, LOUDNESS, MEDIA_URLS, MediaUrls
+from domain.live_state import zone_state
 from domain.playback import PlaybackError
 from domain.sound import DUCKING_MODES, SOUND_DEFAULTS, SOUND_RANGES
 from domain.zone import Zone
-from infra.bootstrap import Container
 from interfaces.http.deps import (
     CallerDep,
-    ContainerDep,
+    DispatcherDep,
     PageDep,
     PrincipalDep,
+    UrlsDep,
     WaitForPosition,
+    ZonesDep,
     dispatch,
     paginated,
     rule_doc,
@@ -111,36 +116,35 @@ class ZonePatch(BaseModel):
 
 @zones.get("/", response_model=Page[ZoneOut], summary="List zones",
            openapi_extra=rule_doc(TENANT_READ))
-def list_zones(request: Request, principal: PrincipalDep, container: ContainerDep,
+def list_zones(request: Request, principal: PrincipalDep, zones: ZonesDep,
                page: PageDep, wait: WaitForPosition = None) -> dict[str, Any]:
-    container.wait_for_playback(wait)
-    result = container.zones_view.list_zones(client_id=tenant_filter(principal),
-                                             offset=page.offset, limit=page.page_size)
+    result = zones.at(wait).list_zones(client_id=tenant_filter(principal),
+                                       offset=page.offset, limit=page.page_size)
     return paginated(request, page, result.count, [_zone_out(r) for r in result.rows])
 
 
 @zones.post("/", status_code=201, response_model=ZoneOut,
             responses=problem_responses(403, 422), summary="Create a zone",
             openapi_extra=rule_doc(cmd.CreateZone))
-def create_zone(body: ZoneIn, request: Request, caller: CallerDep, container: ContainerDep,
+def create_zone(body: ZoneIn, request: Request, caller: CallerDep, dispatcher: DispatcherDep,
                 response: Response) -> ZoneOut:
-    zone, position = dispatch(request, container, caller, cmd.CreateZone(**body.model_dump()))
+    zone, position = dispatch(request, dispatcher, caller, cmd.CreateZone(**body.model_dump()))
     set_position(response, position)
     return _zone_out(zone_row(zone, queue=False))
 
 
 @zones.get("/{zone_id}/", response_model=ZoneOut, responses=problem_responses(404),
            summary="One zone", openapi_extra=rule_doc(TENANT_READ))
-def get_zone(zone_id: UUID, principal: PrincipalDep, container: ContainerDep,
+def get_zone(zone_id: UUID, principal: PrincipalDep, zones: ZonesDep,
              wait: WaitForPosition = None) -> ZoneOut:
-    return _zone_out(_visible_row(container, principal, zone_id, wait))
+    return _zone_out(visible_zone(zones, principal, zone_id, wait))
 
 
 @zones.patch("/{zone_id}/", response_model=ZoneOut, responses=problem_responses(403, 404, 422),
              summary="Change a zone", openapi_extra=rule_doc(cmd.ChangeZone))
 def update_zone(zone_id: UUID, body: ZonePatch, request: Request, caller: CallerDep,
-                container: ContainerDep, response: Response) -> ZoneOut:
-    zone, position = dispatch(request, container, caller, cmd.ChangeZone(
+                dispatcher: DispatcherDep, response: Response) -> ZoneOut:
+    zone, position = dispatch(request, dispatcher, caller, cmd.ChangeZone(
         zone_id, body.model_dump(exclude_none=True)))
     set_position(response, position)
     return _zone_out(zone_row(zone, queue=False))
@@ -150,33 +154,27 @@ def update_zone(zone_id: UUID, body: ZonePatch, request: Request, caller: Caller
               responses=problem_responses(403, 404), summary="Delete a zone",
               openapi_extra=rule_doc(cmd.DeleteZone))
 def delete_zone(zone_id: UUID, request: Request, caller: CallerDep,
-                container: ContainerDep) -> Response:
-    _, position = dispatch(request, container, caller, cmd.DeleteZone(zone_id))
+                dispatcher: DispatcherDep) -> Response:
+    _, position = dispatch(request, dispatcher, caller, cmd.DeleteZone(zone_id))
     response = Response(status_code=204)
     set_position(response, position)
     return response
 
 
-def _visible_row(container: Container, principal: PrincipalDep, zone_id: UUID,
+def visible_zone(zones: ReadModel[ZoneReads], principal: Principal, zone_id: UUID,
                  wait: int | None) -> dict[str, Any]:
-    container.wait_for_playback(wait)
-    return visible_row(principal, container.zones_view.get_zone(zone_id), "zone", zone_id)
+    """The zone's row if the principal may see it (404 if not), once `wait` is applied."""
+    return visible_row(principal, zones.at(wait).get_zone(zone_id), "zone", zone_id)
 
 
 # -- playback ------------------------------------------------------------------------
 
 
-def state_body(state: dict[str, Any], container: Container,
+def state_body(state: dict[str, Any], urls: MediaUrls,
                queue: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The zone state with signed media URLs and the server's clock."""
-    ttl = container.settings.media_url_ttl_seconds
-
     def signed(item: dict[str, Any] | None) -> dict[str, Any] | None:
-        if item is None:
-            return None
-        url = container.storage.signed_url(item["media_key"], expires_in=ttl,
-                                           content_type=item["content_type"])
-        return {**item, "url": url}
+        return None if item is None else urls.signed(item)
 
     body = {**state, "current": signed(state.get("current")), "next": signed(state.get("next")),
             "announcement": signed(state.get("announcement")),
@@ -188,11 +186,11 @@ def state_body(state: dict[str, Any], container: Container,
 
 @playback.get("/state/", summary="A zone's playback state (with its queue)",
               responses=problem_responses(404), openapi_extra=rule_doc(TENANT_READ))
-def get_state(principal: PrincipalDep, container: ContainerDep,
+def get_state(principal: PrincipalDep, zones: ZonesDep, urls: UrlsDep,
               zone_id: Annotated[UUID, Query()], wait: WaitForPosition = None
               ) -> dict[str, Any]:
-    row = _visible_row(container, principal, zone_id, wait)
-    return state_body(row["state"], container, row["queue"])
+    row = visible_zone(zones, principal, zone_id, wait)
+    return state_body(row["state"], urls, row["queue"])
 
 
 class ZoneCommand(BaseModel):
@@ -216,28 +214,49 @@ class SeekIn(ZoneCommand):
                                             description="seconds (seed style)")] = None
 
 
-def _answer(container: Container, response: Response, result: tuple[Zone, int | None]
-            ) -> dict[str, Any]:
+def _answer(loudness: LoudnessCache, urls: MediaUrls, response: Response,
+            result: tuple[Zone, int | None]) -> dict[str, Any]:
     zone, position = result
     set_position(response, position)
-    return state_body(zone_state(zone, container.loudness.for_zones([zone])), container)
+    return state_body(zone_state(zone, loudness.for_zones([zone])), urls)
+
+
+class Commanding:
+    """A playback command's route: dispatch as the caller, answer the zone's state."""
+
+    def __init__(self, request: Request, caller: Caller, dispatcher: Dispatcher,
+                 loudness: LoudnessCache, urls: MediaUrls, response: Response) -> None:
+        self.request, self.caller, self.dispatcher = request, caller, dispatcher
+        self.loudness, self.urls, self.response = loudness, urls, response
+
+    def __call__(self, command: cmd.ZoneCommand) -> dict[str, Any]:
+        result = dispatch(self.request, self.dispatcher, self.caller, command)
+        return _answer(self.loudness, self.urls, self.response, result)
+
+
+async def commanding(request: Request, caller: CallerDep, response: Response) -> Commanding:
+    """The hot path's three ports in one dependency (async, no I/O: a sync one would
+    cost a hop to the threadpool)."""
+    ports = request.app.state.ports
+    return Commanding(request, caller, ports[DISPATCHER], ports[LOUDNESS], ports[MEDIA_URLS],
+                      response)
+
+
+CommandingDep = Annotated[Commanding, Depends(commanding)]
 
 
 @playback.post("/play/", summary="Play folders (playlists) or tracks in a zone",
                responses=problem_responses(403, 404, 409, 422),
                openapi_extra=rule_doc(cmd.Play))
-def play(body: PlayIn, request: Request, caller: CallerDep, container: ContainerDep,
-         response: Response) -> dict[str, Any]:
-    return _answer(container, response, dispatch(request, container, caller, cmd.Play(
+def play(body: PlayIn, command: CommandingDep) -> dict[str, Any]:
+    return command(cmd.Play(
         body.zone_id, folder_ids=(*body.folder_ids, *body.playlist_ids),
-        track_ids=tuple(body.track_ids), shuffle=body.shuffle)))
+        track_ids=tuple(body.track_ids), shuffle=body.shuffle))
 
 
 def _simple(command: type[cmd.ZoneCommand], summary: str) -> None:
-    def route(body: ZoneCommand, request: Request, caller: CallerDep, container: ContainerDep,
-              response: Response) -> dict[str, Any]:
-        return _answer(container, response,
-                       dispatch(request, container, caller, command(body.zone_id)))
+    def route(body: ZoneCommand, commanding: CommandingDep) -> dict[str, Any]:
+        return commanding(command(body.zone_id))
 
     name = command.__name__.lower()
     route.__name__ = name
@@ -254,20 +273,16 @@ _simple(cmd.Previous, "Go back to the previous track")
 @playback.post("/volume/", summary="Set a zone's volume (0–100)",
                responses=problem_responses(403, 404, 422),
                openapi_extra=rule_doc(cmd.SetVolume))
-def volume(body: VolumeIn, request: Request, caller: CallerDep, container: ContainerDep,
-           response: Response) -> dict[str, Any]:
-    return _answer(container, response, dispatch(
-        request, container, caller, cmd.SetVolume(body.zone_id, volume=body.volume)))
+def volume(body: VolumeIn, command: CommandingDep) -> dict[str, Any]:
+    return command(cmd.SetVolume(body.zone_id, volume=body.volume))
 
 
 @playback.post("/seek/", summary="Seek within the current track",
                responses=problem_responses(403, 404, 409, 422),
                openapi_extra=rule_doc(cmd.Seek))
-def seek(body: SeekIn, request: Request, caller: CallerDep, container: ContainerDep,
-         response: Response) -> dict[str, Any]:
+def seek(body: SeekIn, command: CommandingDep) -> dict[str, Any]:
     if body.position_ms is None and body.position is None:
         raise PlaybackError("give position_ms (or position in seconds)", field="position_ms")
     position_ms = body.position_ms if body.position_ms is not None else int(
         (body.position or 0) * 1000)
-    return _answer(container, response, dispatch(
-        request, container, caller, cmd.Seek(body.zone_id, position_ms=position_ms)))
+    return command(cmd.Seek(body.zone_id, position_ms=position_ms))

@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from application.playback import queue_of, zone_state
+from domain.live_state import queue_of, zone_state
 from domain.shapes import load_catalogue
 from infra.backup import restore
 from infra.bootstrap import Container, bootstrap

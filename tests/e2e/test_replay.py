@@ -131,7 +131,7 @@ def _through_the_api(client: TestClient, container: Container
         zones.append(uuid.UUID(zone.json()["id"]))
         folder = client.post("/api/music/folders/", json={"name": "Day"}, headers=auth)
         assert folder.status_code == 201, folder.text
-        container.wait_for_library(int(folder.headers["X-Event-Position"]), timeout=60)
+        container.wait("library_view", int(folder.headers["X-Event-Position"]), timeout=60)
         schedule = client.post("/api/schedules/", headers=auth, json={
             "name": "Day music", "type": "music", "mode": "timeline",
             "folder_ids": [folder.json()["id"]], "start_time": "08:00", "end_time": "20:00",
@@ -215,7 +215,7 @@ def test_replay_catches_up_with_a_moving_live_view_and_reports_exactly_a_corrupt
         """After the first page, the live view moves on (the schedule is switched)."""
         if name == "schedules_view" and not moved:
             _, at = container.scheduling.toggle(CTX, None, schedule_id)
-            container.wait_for_scheduling(at, timeout=30)
+            container.wait("schedules_view", at, timeout=30)
             moved.append(at)
 
     try:

@@ -85,10 +85,10 @@ def build_tenant(client: TestClient, container: Container, tmp: Path, *, users: 
 def settle(container: Container, tenants: list[Tenant]) -> None:
     """Wait until every read model has what the tenants' commands stored."""
     for t in tenants:
-        container.wait_for_accounts(t.owner.position)
-        container.wait_for_playback(t.waits.get("zones"))
-        container.wait_for_devices(t.waits.get("devices"))
-        container.wait_for_library(t.waits.get("library"))
+        container.wait("accounts_view", t.owner.position)
+        container.wait("zones_view", t.waits.get("zones"))
+        container.wait("devices_view", t.waits.get("devices"))
+        container.wait("library_view", t.waits.get("library"))
 
 
 def stats(client: TestClient, who: Account) -> dict[str, Any]:

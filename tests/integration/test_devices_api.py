@@ -30,6 +30,17 @@ from application.commands import devices as device_commands
 from application.common import owner_lookup
 from application.devices import DevicesApplication
 from application.dispatch import Dispatcher
+from application.presence import PresenceSweeper, record_heartbeat
+from application.queries import ReadModel
+from application.services import (
+    DEVICES,
+    DISPATCHER,
+    PRESENCE,
+    RATE_LIMITS,
+    SESSIONS,
+    TOKENS,
+    Port,
+)
 from application.sessions import SessionGuard
 from domain.accounts import InvalidToken
 from domain.base import Actor, CommandContext
@@ -45,7 +56,7 @@ from domain.device import (
 from infra.bootstrap import Container
 from infra.postgres import construct_view, schema_lock
 from infra.postgres.devices_view import PostgresDevicesView
-from infra.presence import Presence, PresenceSweeper, record_heartbeat
+from infra.presence import Presence
 from infra.projection_runner import ProjectionSpec, SupervisedProjection
 from infra.ratelimit import RateLimiter
 from infra.security import TokenService
@@ -95,6 +106,15 @@ class DevicesContainer:
             monkeypatch.setattr(self, name, value)
         monkeypatch.setattr(self, "dispatcher", wire(self.devices, self.presence, self.zones,
                                                      self.accounts))
+
+    def __getitem__(self, port: Port[Any]) -> Any:
+        """The ports the devices routes ask for (as the composition root provides them)."""
+        return {
+            DISPATCHER: self.dispatcher, SESSIONS: self.guard, TOKENS: self.tokens,
+            RATE_LIMITS: self.rate_limiter, PRESENCE: self.presence,
+            DEVICES: ReadModel(self.devices_view, self.wait_for_devices,
+                               self.devices.recorder.max_notification_id),
+        }[port]
 
     def wait_for_devices(self, position: int | None, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -147,7 +167,7 @@ def wire(devices: DevicesApplication, presence: Presence, zones: dict[UUID, UUID
 
 def build_app(parts: DevicesContainer) -> FastAPI:
     app = FastAPI()
-    app.state.container = parts
+    app.state.ports = parts
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(devices_routes.router)

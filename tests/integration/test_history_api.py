@@ -66,7 +66,7 @@ def test_time_travel_shows_what_was_live_at_each_moment_and_plays_are_proven(
     recorded.append((datetime.fromisoformat(state["server_time"]), state))
     last = command(client, venue, "next")  # skip the announcement: the music resumes
     last = command(client, venue, "pause")
-    container.wait_for_history(last)
+    container.wait("zone_history", last)
 
     for at, live in recorded:
         past = client.get(f"/api/zones/{venue.zone_id}/state/",
@@ -99,7 +99,7 @@ def test_history_names_who_changed_what_and_is_paginated(
         client: TestClient, container: Container, tmp_path: Path) -> None:
     venue = make_venue(client, tmp_path)
     command(client, venue, "play", folder_ids=[venue.folders["Day"]])
-    container.wait_for_history(command(client, venue, "volume", volume=20))
+    container.wait("zone_history", command(client, venue, "volume", volume=20))
     url = f"/api/zones/{venue.zone_id}/history/?page_size=2"
     first = client.get(url, headers=venue.account.auth).json()
     assert first["count"] == 3 and first["next"]

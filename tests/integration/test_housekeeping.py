@@ -150,7 +150,7 @@ def _track(http: TestClient, owner: Account, container: Container,
            freq: float) -> tuple[str, str]:
     track, position = upload_track(http, owner, ("a.mp3", mp3_bytes(0.5, freq=freq),
                                                  "audio/mpeg"))
-    container.wait_for_library(position)
+    container.wait("library_view", position)
     row = container.library_view.get("library_tracks", uuid.UUID(track["id"]))
     assert row is not None
     return str(track["id"]), str(row["media_key"])

@@ -94,7 +94,7 @@ def test_requests_are_measured_by_route_template(client: TestClient) -> None:
 def test_system_gauges_are_read_at_scrape_time(client: TestClient, container: Container) -> None:
     owner = signup(client)
     position = owner.position
-    container.wait_for_accounts(position, timeout=10)
+    container.wait("accounts_view", position, timeout=10)
     samples = scrape(client)
     views = {dict(labels)["view"] for name, labels in samples
              if name == "s2g_projection_lag_events"}
@@ -129,7 +129,7 @@ def test_devices_jobs_and_the_scheduler_move_their_metrics(
     beat = client.post(f"/api/devices/{device['id']}/heartbeat/",
                        headers={"Authorization": f"Bearer {token}"})
     assert beat.status_code == 200, beat.text
-    container.wait_for_devices(int(beat.headers["X-Event-Position"]), timeout=10)
+    container.wait("devices_view", int(beat.headers["X-Event-Position"]), timeout=10)
 
     wav = make_wav(tmp_path / "metrics.wav", 1, freq=523)
     track, position = upload_track(client, owner, (wav.name, wav.read_bytes(), "audio/wav"))

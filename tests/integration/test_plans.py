@@ -93,7 +93,7 @@ def test_overrides_limit_zones_schedules_devices_and_storage_until_reset(
     assert refused["detail"].startswith("zone limit of this plan reached: 1 of 1")
 
     made = client.post("/api/music/folders/", json={"name": "Day"}, headers=ann.auth)
-    container.wait_for_library(position(made))
+    container.wait("library_view", position(made))
     folder = made.json()
     first = new_schedule(client, ann, zone.json()["id"], folder["id"])
     assert first.status_code == 201, first.text
@@ -155,7 +155,7 @@ def test_an_ended_subscription_lapses_at_local_midnight_and_a_renewal_lifts_it(
     zone = new_zone(client, ann).json()
     device_token = pair_device(client, ann, zone["id"])
     ended = patch_client(client, admin, ann, "end-1", subscription_end=end.isoformat())
-    container.wait_for_accounts(ended["_position"])
+    container.wait("accounts_view", ended["_position"])
 
     for local_time in (time(12), time(23, 59, 59)):  # the last day is still paid for
         clock.now = datetime.combine(end, local_time, tzinfo=AUCKLAND).astimezone(UTC)

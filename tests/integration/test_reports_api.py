@@ -68,11 +68,11 @@ def scenario(client: TestClient, container: Container, scheduler_container: Cont
                                                        priority=5, **dates)),
            "ads": schedule(client, venue, once(venue, "Ads", "08:05", day)),
            "late": schedule(client, venue, once(venue, "Late", "08:10", day))}
-    container.wait_for_scheduling(container.scheduling.recorder.max_notification_id())
+    container.wait("schedules_view", container.scheduling.recorder.max_notification_id())
     for minute in [*range(-1, 7), 20]:
         clock.now = at(day, 8, 0) + timedelta(minutes=minute)
         scheduler_container.scheduler.tick()
-    container.wait_for_history(container.playback.recorder.max_notification_id())
+    container.wait("zone_history", container.playback.recorder.max_notification_id())
     return {"venue": venue, "ids": ids, "day": day}
 
 

@@ -66,7 +66,7 @@ def test_a_simulated_day_plays_music_windows_and_announcements_in_order(
                                                   priority=5, **only_that_day))
     ads, position = schedule(client, venue, every_rule(venue, 15, "10:00", "11:00",
                                                        **only_that_day))
-    container.wait_for_scheduling(position)
+    container.wait("schedules_view", position)
 
     end = datetime.combine(day, time(20, 5), tzinfo=LONDON).astimezone(UTC)
     while clock.now <= end:
@@ -111,11 +111,11 @@ def test_disabling_a_schedule_stops_it_at_the_next_tick(
     venue = make_venue(client, tmp_path)
     clock.now = datetime.combine(day, time(9, 0, 30), tzinfo=UTC)
     ads, position = schedule(client, venue, every_rule(venue, 10))
-    container.wait_for_scheduling(position)
-    container.wait_for_playback(container.playback.recorder.max_notification_id())
+    container.wait("schedules_view", position)
+    container.wait("zones_view", container.playback.recorder.max_notification_id())
     scheduler_container.scheduler.tick()
     off = client.post(f"/api/schedules/{ads}/toggle/", headers=venue.account.auth)
-    container.wait_for_scheduling(int(off.headers["X-Event-Position"]))
+    container.wait("schedules_view", int(off.headers["X-Event-Position"]))
     for minutes in range(10, 40):
         clock.now = datetime.combine(day, time(9, minutes, 30), tzinfo=UTC)
         scheduler_container.scheduler.tick()

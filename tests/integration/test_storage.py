@@ -16,7 +16,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Response
 
-from infra.storage import LocalStorage, S3Storage, local_file_response
+from infra.storage import LocalStorage, S3Storage
+from interfaces.http.media import local_file_response
 from tests.integration.storage_fixtures import (  # noqa: F401 (s3_endpoint is a fixture)
     S3_ACCESS_KEY,
     S3_REGION,
