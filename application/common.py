@@ -96,6 +96,11 @@ def load_live(repository: Repository[Any], agg_id: Any, cls: type[A], what: str,
         agg: Any = repository.get(agg_id)
     except AggregateNotFoundError:
         raise NotFound(f"{what} {agg_id} not found") from None
+    return check_live(agg, agg_id, cls, what, client_id)
+
+
+def check_live(agg: Any, agg_id: Any, cls: type[A], what: str, client_id: Any = None) -> A:
+    """`agg` if it is a live `cls` of the client (when given); else NotFound."""
     owner = getattr(agg, "client_id", None)
     if (not isinstance(agg, cls) or getattr(agg, "is_deleted", False)
             or (client_id is not None and owner != client_id)):

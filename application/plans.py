@@ -12,30 +12,52 @@ and devices' commands (`check_may_command`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from application.accounts import AccountsApplication
 from application.common import retry_on_conflict
 from domain.base import Actor, CommandContext, NotFound, acting
+from domain.client import Client
+
+# How long this process trusts a client's standing without reading the Client again.
+# A save of the client in this process forgets it at once; a lapse or renewal saved
+# by another process takes effect here at most this late (commands are refused or
+# allowed again up to a second after the event: the lapse is at midnight anyway).
+STANDING_MAX_AGE = 1.0
 
 
 class Plans:
-    def __init__(self, accounts: AccountsApplication) -> None:
+    def __init__(self, accounts: AccountsApplication, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.accounts = accounts
+        self._monotonic = monotonic
+        self._standing: dict[UUID, tuple[float, Client | None]] = {}
+        accounts.observe_saves(self._forget)
 
     def limit(self, client_id: UUID, name: str) -> int:
         """The client's limit in force (`max_zones`, ...): its override, else its tier's."""
         return self.accounts.get_client(client_id).limit(name)
 
     def check_may_command(self, client_id: UUID) -> None:
-        """Raise SubscriptionExpired while the client's subscription is lapsed."""
-        try:
-            client = self.accounts.get_client(client_id)
-        except NotFound:
-            return  # the rule that follows reports the missing object
-        client.check_may_command()
+        """Raise SubscriptionExpired while the client's subscription is lapsed (on
+        every command: the Client is read again at most every STANDING_MAX_AGE s)."""
+        now, known = self._monotonic(), self._standing.get(client_id)
+        if known is None or now - known[0] > STANDING_MAX_AGE:
+            try:
+                client: Client | None = self.accounts.get_client(client_id)
+            except NotFound:
+                client = None  # the rule that follows reports the missing object
+            known = self._standing[client_id] = (now, client)
+        if known[1] is not None:
+            known[1].check_may_command()
+
+    def _forget(self, events: Sequence[Any]) -> None:
+        for event in events:
+            self._standing.pop(event.originator_id, None)
 
     def lapse_due(self, candidates: Iterable[UUID], now: datetime | None = None) -> int:
         """Record the lapse (or renewal) of each candidate whose time came; the

@@ -36,7 +36,7 @@ def build_dispatcher(*, accounts: AccountsApplication, library: LibraryApplicati
                      limiter: Limiter | None = None,
                      observer: Observer | None = None) -> Dispatcher:
     dispatcher = Dispatcher({
-        "zone": owner_lookup(playback.get_zone),
+        "zone": playback.known_zone_owner,
         "device": owner_lookup(devices.get_device),
         "folder": owner_lookup(library.get_folder),
         "track": owner_lookup(library.get_track),
