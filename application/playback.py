@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import random
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from copy import deepcopy
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.utils import EnvType
 
 from application.common import (
     SetAsList,
-    check_live,
     last_position,
-    load_live,
     open_roster,
     register_common_transcodings,
     retry_on_conflict,
@@ -29,6 +24,8 @@ from application.common import (
 )
 from application.ports import Catalog
 from application.versions import VersionedApplication
+from application.zone_commands import Result as Result  # re-exported (command handlers)
+from application.zone_commands import ZoneCommands
 from domain.base import Actor, ActorKind, CommandContext, DomainError, NotFound, acting
 from domain.device import DevicePlay, device_play_id
 from domain.live_state import zone_state as zone_state  # re-exported (unit tests)
@@ -36,9 +33,6 @@ from domain.playback import AnnouncementItem, QueueItem, ZoneInactive
 from domain.schedule_engine import GRACE, Decision, ScheduleSpec, evaluate
 from domain.zone import Zone, ZoneRoster
 
-Result = tuple[Zone, int | None]
-OWNED_ZONES = 10_000  # zones kept as this process last saved them (commands start there)
-KNOWN_OWNERS = 100_000  # zone -> client, for the dispatcher (a zone never changes client)
 ExistingZones = Callable[[UUID], Iterable[UUID]]  # a client's zones in the zones read model
 
 
@@ -64,7 +58,7 @@ class AnnouncementItemAsDict(Transcoding):
         return AnnouncementItem.from_dict(data)
 
 
-class PlaybackApplication(VersionedApplication, Application[UUID]):
+class PlaybackApplication(ZoneCommands, VersionedApplication, Application[UUID]):
     name = "playback"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Zone: 100, ZoneRoster: 100}
 
@@ -78,48 +72,12 @@ class PlaybackApplication(VersionedApplication, Application[UUID]):
         self.clock = clock
         self._rng = rng
         self._existing_zones = existing_zones
-        self._locks: dict[UUID, threading.Lock] = {}  # one per zone ever commanded here
-        self._locks_guard = threading.Lock()
-        self._owned: OrderedDict[UUID, Zone] = OrderedDict()  # under _locks_guard
-        self._owners: dict[UUID, UUID] = {}
-
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save; a zone saved is no longer commanded from this process's copy of it
-        (`_decide` keeps the copy it saved itself)."""
-        with self._locks_guard:
-            for obj in objs:
-                if isinstance(obj, Zone):
-                    self._owned.pop(obj.id, None)
-        return super().save(*objs, **kwargs)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_common_transcodings(transcoder)
         for transcoding in (QueueItemAsDict(), AnnouncementItemAsDict(), SetAsList()):
             transcoder.register(transcoding)
-
-    def get_zone(self, zone_id: UUID, client_id: UUID | None = None) -> Zone:
-        """The zone; another client's (or a deleted) zone is reported as absent."""
-        return load_live(self.repository, zone_id, Zone, "zone", client_id)
-
-    def zone_owner(self, zone_id: UUID) -> UUID | None:
-        try:
-            return self.get_zone(zone_id).client_id
-        except NotFound:
-            return None
-
-    def known_zone_owner(self, zone_id: UUID) -> UUID | None:
-        """The zone's client, for the dispatcher's authorization: remembered, since a
-        zone never changes client (a zone deleted meanwhile by another process is
-        still named here, and the command's own load reports it gone)."""
-        owner = self._owners.get(zone_id)
-        if owner is None:
-            owner = self.zone_owner(zone_id)
-            if owner is not None:
-                if len(self._owners) >= KNOWN_OWNERS:
-                    self._owners.clear()
-                self._owners[zone_id] = owner
-        return owner
 
     # -- zones ---------------------------------------------------------------------
 
@@ -324,87 +282,3 @@ class PlaybackApplication(VersionedApplication, Application[UUID]):
         if not fresh:
             return 0, None
         return len(fresh), last_position(self.save(*fresh.values()))
-
-    def _do(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
-            action: Callable[[Zone], object], *, playing: bool = True) -> Result:
-        """Commands on one zone queue up in this process (one lock per zone), so
-        only writers in other processes can conflict; those conflicts are retried.
-
-        A command starts from a copy of the zone as this process last saved it
-        (no read of the store): if another process wrote since, the save conflicts
-        and the command runs again on the stored zone; a command that changes
-        nothing or is refused is decided again on the stored zone too (the copy
-        could be behind)."""
-        with self._zone_lock(zone_id):
-            with self._locks_guard:
-                owned = self._owned.pop(zone_id, None)
-            if owned is not None:
-                try:
-                    done = self._decide(ctx, scope, zone_id, _copy_zone(owned), action, playing)
-                except (IntegrityError, DomainError):
-                    done = None
-                if done is not None:
-                    return done
-            return self._do_once(ctx, scope, zone_id, action, playing=playing)
-
-    def _zone_lock(self, zone_id: UUID) -> threading.Lock:
-        with self._locks_guard:
-            lock = self._locks.get(zone_id)
-            if lock is None:
-                lock = self._locks[zone_id] = threading.Lock()
-            return lock
-
-    @retry_on_conflict
-    def _do_once(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
-                 action: Callable[[Zone], object], *, playing: bool = True) -> Result:
-        done = self._decide(ctx, scope, zone_id, self.get_zone(zone_id, scope), action,
-                            playing, stored=True)
-        assert done is not None
-        return done
-
-    def _decide(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID, zone: Zone,
-                action: Callable[[Zone], object], playing: bool, *,
-                stored: bool = False) -> Result | None:
-        """Run the command on `zone` and save it (None: a copy that changed nothing)."""
-        check_live(zone, zone_id, Zone, "zone", scope)
-        if playing and not zone.is_active:
-            raise ZoneInactive(f"zone {zone.name} is deactivated")
-        with acting(ctx):
-            zone.tick(self.clock(), self._rng())  # items that ended by now come first
-            action(zone)
-        if not stored and not zone.pending_events:
-            return None
-        position = last_position(self.save(zone))
-        if not zone.is_deleted:
-            with self._locks_guard:
-                self._owned[zone_id] = zone
-                if len(self._owned) > OWNED_ZONES:
-                    self._owned.popitem(last=False)
-        return zone, position
-
-    def _playable_zone(self, zone_id: UUID, scope: UUID | None) -> Zone:
-        zone = self.get_zone(zone_id, scope)
-        if not zone.is_active:
-            raise ZoneInactive(f"zone {zone.name} is deactivated")
-        return zone
-
-
-_IMMUTABLE = (str, int, float, bool, type(None), UUID, datetime, QueueItem, AnnouncementItem)
-
-
-def _copy_zone(zone: Zone) -> Zone:
-    """A copy to command (what `deepcopy` gives, in a fifth of the time): queue items,
-    ids and times are immutable and shared; lists, sets and dicts are copied."""
-    copied = object.__new__(type(zone))
-    state = copied.__dict__
-    for name, value in zone.__dict__.items():
-        kind = type(value)
-        if kind is list and all(type(v) in _IMMUTABLE for v in value):
-            state[name] = value[:]
-        elif kind is set:
-            state[name] = set(value)
-        elif kind in _IMMUTABLE:
-            state[name] = value
-        else:
-            state[name] = deepcopy(value)
-    return copied
