@@ -94,7 +94,7 @@ class PlaybackApplication(ZoneCommands, VersionedApplication, Application[UUID])
 
     def change_zone(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
                     **changes: Any) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.change(**changes), playing=False)
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.change(**changes), playing=False)
 
     def delete_zone(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
         """Delete a zone; its roster slot is free again, in the same save."""
@@ -128,38 +128,38 @@ class PlaybackApplication(ZoneCommands, VersionedApplication, Application[UUID])
 
     def play(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
              items: list[QueueItem], *, shuffle: bool, source: dict[str, Any]) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.play(
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.play(
             items, shuffle=shuffle, source=source, rng=self._rng(), now=self.clock()))
 
     def pause(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.pause(self.clock()))
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.pause(self.clock()))
 
     def resume(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.resume(self.clock()))
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.resume(self.clock()))
 
     def next(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.next(self.clock(), self._rng()))
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.next(self.clock(), self._rng()))
 
     def previous(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.previous(self.clock()))
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.previous(self.clock()))
 
     def seek(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
              position_ms: int) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.seek(position_ms, self.clock()))
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.seek(position_ms, self.clock()))
 
     def set_volume(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
                    volume: int) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.set_volume(volume), playing=False)
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.set_volume(volume), playing=False)
 
     def report_ended(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID, *,
                      play_seq: int, queue_position: int | None) -> Result:
-        return self._do(ctx, scope, zone_id, lambda z: z.report_ended(
+        return self.command_zone(ctx, scope, zone_id, lambda z: z.report_ended(
             play_seq=play_seq, queue_position=queue_position, now=self.clock(),
             rng=self._rng()), playing=False)
 
     def tick(self, ctx: CommandContext, zone_id: UUID) -> Result:
         """Advance the zone by the server clock (the ticker calls this)."""
-        return self._do(ctx, None, zone_id, lambda z: z.tick(self.clock(), self._rng()),
+        return self.command_zone(ctx, None, zone_id, lambda z: z.tick(self.clock(), self._rng()),
                         playing=False)
 
     @retry_on_conflict

@@ -80,16 +80,11 @@ class ZoneCommands:
                 self._owners[zone_id] = owner
         return owner
 
-    def _do(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
-            action: Callable[[Zone], object], *, playing: bool = True) -> Result:
-        """Commands on one zone queue up in this process (one lock per zone), so
-        only writers in other processes can conflict; those conflicts are retried.
-
-        A command starts from a copy of the zone as this process last saved it
-        (no read of the store): if another process wrote since, the save conflicts
-        and the command runs again on the stored zone; a command that changes
-        nothing or is refused is decided again on the stored zone too (the copy
-        could be behind)."""
+    def command_zone(self, ctx: CommandContext, scope: UUID | None, zone_id: UUID,
+                     action: Callable[[Zone], object], *, playing: bool = True) -> Result:
+        """Run `action` (a Zone command method) on the zone, as `ctx`, and save it: the
+        one way a command changes a zone (see the module docstring). `scope`: the
+        caller's client (None: any); `playing`: refused while the zone is deactivated."""
         with self._zone_lock(zone_id):
             with self._locks_guard:
                 owned = self._owned.pop(zone_id, None)

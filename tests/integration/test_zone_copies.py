@@ -1,5 +1,5 @@
 """A process commands a zone from its copy of the zone as it last saved it
-(application/playback.py `_do`): no read of the store on the common path, and
+(application/zone_commands.py `command_zone`): no read of the store on the common path, and
 never a decision on a stale zone when another replica wrote in between."""
 
 from __future__ import annotations
