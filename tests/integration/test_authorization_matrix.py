@@ -12,6 +12,7 @@ device) that may not act, 404 for another client's object, and no refusal
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from application.commands.playback import ZoneCommand
 from application.rules import RULES
 from infra.bootstrap import Container
 from tests.integration.authz_world import PRINCIPALS, USERS, World, build_world, png
@@ -77,6 +79,11 @@ def _tus_examples() -> dict[str, Example]:
 
 
 I = "ids"  # noqa: E741 - short for the examples below
+# A zone command with no field but the zone is a route `/api/playback/<name>/` and a
+# socket message: its examples need only the zone (pause, next, ...).
+SIMPLE_ZONE_COMMANDS = {c.message: c for c in ZoneCommand.__subclasses__()
+                        if c.message and [f.name for f in fields(c)] == ["zone_id"]}
+
 EXAMPLES: dict[str, Example] = {
     "POST /api/auth/signup/": lambda w, who: {"json": {
         "email": f"m-{datetime.now(UTC).timestamp()}-{who}@example.com", "password":
@@ -140,7 +147,7 @@ EXAMPLES: dict[str, Example] = {
     "POST /api/playback/play/": lambda w, who: {"json": {"zone_id": w.ids["zone"],
                                                          "folder_ids": [w.ids["folder"]]}},
     **{f"POST /api/playback/{name}/": (lambda w, who: {"json": {"zone_id": w.ids["zone"]}})
-       for name in ("pause", "resume", "next", "previous")},
+       for name in SIMPLE_ZONE_COMMANDS},
     "POST /api/playback/volume/": lambda w, who: {"json": {"zone_id": w.ids["zone"],
                                                            "volume": 40}},
     "POST /api/playback/seek/": lambda w, who: {"json": {"zone_id": w.ids["zone"],
@@ -217,7 +224,7 @@ EXAMPLES: dict[str, Example] = {
 EXAMPLES.update(_tus_examples())
 
 MESSAGES: dict[str, dict[str, Any]] = {
-    "pause": {}, "resume": {}, "next": {}, "previous": {}, "volume": {"volume": 33},
+    **{name: {} for name in SIMPLE_ZONE_COMMANDS}, "volume": {"volume": 33},
     "seek": {"position_ms": 10}, "ended": {"play_seq": 0}, "heartbeat": {},
 }
 
