@@ -220,6 +220,10 @@ class Zone(Deletable, Player, ScheduleBook, TracedAggregate):
         self._check_alive()
         super().seek(position_ms, now)
 
+    def restart(self, now: datetime) -> None:
+        """The current track from its start, playing or paused as it was: a seek to 0."""
+        self.seek(0, now)
+
     def next(self, now: datetime, rng: random.Random) -> None:
         self._check_alive()
         super().next(now, rng)

@@ -75,6 +75,11 @@ class Previous(ZoneCommand):
 
 
 @dataclass(frozen=True)
+class Restart(ZoneCommand):
+    message = "restart"
+
+
+@dataclass(frozen=True)
 class SetVolume(ZoneCommand):
     message = "volume"
     volume: int
@@ -168,6 +173,8 @@ def handlers(playback: PlaybackApplication, catalog: Catalog,
         (Resume, simple(playback.resume)),
         (Next, simple(playback.next)),
         (Previous, simple(playback.previous)),
+        (Restart, lambda c, g, ctx: playback.command_zone(
+            ctx, g.scope, c.zone_id, lambda zone: zone.restart(playback.clock()))),
         (SetVolume, lambda c, g, ctx: playback.set_volume(ctx, g.scope, c.zone_id, c.volume)),
         (Seek, lambda c, g, ctx: playback.seek(ctx, g.scope, c.zone_id, c.position_ms)),
         (ReportEnded, lambda c, g, ctx: playback.report_ended(

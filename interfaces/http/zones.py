@@ -268,6 +268,7 @@ _simple(cmd.Pause, "Pause the music")
 _simple(cmd.Resume, "Resume the music")
 _simple(cmd.Next, "Skip to the next track (or skip the announcement playing)")
 _simple(cmd.Previous, "Go back to the previous track")
+_simple(cmd.Restart, "Play the current track again from its start")
 
 
 @playback.post("/volume/", summary="Set a zone's volume (0–100)",

@@ -53,6 +53,8 @@ export class ZoneCard {
       h("div.controls", {},
         h("button", { type: "button", title: "Previous",
                       on: { click: action(() => this.command("previous")) } }, "Prev"),
+        h("button", { type: "button", title: "From the start", dataset: { testid: "restart" },
+                      on: { click: action(() => this.command("restart")) } }, "Restart"),
         this.playPause,
         h("button", { type: "button", title: "Next", dataset: { testid: "next" },
                       on: { click: action(() => this.command("next")) } }, "Next"),
