@@ -35,11 +35,11 @@ from application.services import ZoneFeed
 from application.versions import NewerStoredShape
 from domain.base import DomainError
 from interfaces.http.errors import status_of
-from interfaces.zone_hub import (
+from interfaces.zone_hub import ZoneHub
+from interfaces.zone_sockets import (
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNKNOWN_ZONE,
     Subscriber,
-    ZoneHub,
     close_code,
     current_state,
 )
