@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,25 +25,12 @@ from domain.base import Actor, ActorKind, CommandContext, acting
 from domain.playback import AnnouncementItem, InvalidSeek, PlaybackError, QueueEmpty, QueueItem
 from domain.player import MAX_CATCH_UP, Player
 from domain.zone import Zone
+from tests.unit.test_zone_playback import T0, announcement, at, track
 
-T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 CTX = CommandContext(Actor(ActorKind.SYSTEM, "player-test"), "player-test")
 TRANSITIONS = ("_playback_started", "_paused", "_resumed", "_seeked", "_track_changed",
                "_tracks_removed", "_announcement_started", "_announcement_queued",
                "_announcement_finished")
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def track(n: int, seconds: int = 60) -> QueueItem:
-    return QueueItem(UUID(int=n), seconds * 1000, f"media/{n}.mp3", "audio/mpeg", f"Track {n}")
-
-
-def announcement(n: int, seconds: int = 10) -> AnnouncementItem:
-    return AnnouncementItem(UUID(int=1000 + n), seconds * 1000, f"ann/{n}.mp3", "audio/mpeg",
-                            f"Announcement {n}")
 
 
 def playing(*tracks: QueueItem, ducking: str = "pause", crossfade_s: int = 0) -> Player:
