@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import httpx
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.audio_factory import mp3_bytes
 
@@ -80,6 +80,17 @@ class Pages:
         finally:
             for name, lines in self.logs.items():
                 (ARTIFACTS / f"{name}-console.log").write_text("\n".join(lines) + "\n")
+
+
+@contextmanager
+def browser_pages(base_url: str) -> Iterator[Pages]:
+    """A headless chromium and the test's pages on it: screenshots of every page if
+    the block fails, console logs kept either way; the browser closed after."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        pages = Pages(browser, base_url)
+        with closing(browser), pages.on_failure():
+            yield pages
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 10.0,

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.audio_factory import make_mp3, mp3_bytes
 from tests.e2e.browser_support import (
     PASSWORD,
     Pages,
     audio_of,
+    browser_pages,
     eventually,
-    launch,
     media_path,
     seed,
     server_position_ms,
@@ -85,37 +84,34 @@ def test_console_plays_a_zone_and_the_web_player_follows_it_through_an_announcem
     with httpx.Client(base_url=base_url, timeout=20) as http:
         email, auth = sign_up(http)
         ids = seed(http, auth)
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            pages = Pages(browser, base_url)
-            with closing(browser), pages.on_failure():
-                console = pages.open("console")
-                log_in(console, email)
-                upload_song(console, tmp_path / "song.mp3")
-                pages.shot("1-library-uploaded", "console")
-                start_zone(console)
-                pages.shot("2-console-playing", "console")
-                code = pairing_code(console)
+        with browser_pages(base_url) as pages:
+            console = pages.open("console")
+            log_in(console, email)
+            upload_song(console, tmp_path / "song.mp3")
+            pages.shot("1-library-uploaded", "console")
+            start_zone(console)
+            pages.shot("2-console-playing", "console")
+            code = pairing_code(console)
 
-                player = pages.open("player")
-                drops = route_sockets(player)
-                pair_player(player, code)
-                state = follows_music(player, http, auth, ids["zone"])
-                pages.shot("3-player-following", "player")
+            player = pages.open("player")
+            drops = route_sockets(player)
+            pair_player(player, code)
+            state = follows_music(player, http, auth, ids["zone"])
+            pages.shot("3-player-following", "player")
 
-                announce(console)
-                pages.shot("4-console-announcing", "console")
-                hears_announcement(player, ids["announcement_path"])
-                pages.shot("5-player-announcement", "player")
-                follows_music(player, http, auth, ids["zone"], path=media_path(
-                    state["current"]["url"]))
-                pages.shot("6-player-resumed", "player")
+            announce(console)
+            pages.shot("4-console-announcing", "console")
+            hears_announcement(player, ids["announcement_path"])
+            pages.shot("5-player-announcement", "player")
+            follows_music(player, http, auth, ids["zone"], path=media_path(
+                state["current"]["url"]))
+            pages.shot("6-player-resumed", "player")
 
-                reconnects_after_a_drop(player, drops, http, auth, ids["zone"])
-                device_shows_online(console)
-                pages.shot("7-console-device-online", "console")
-                other_views_render(console, pages)
-                assert pages.errors == [], pages.errors
+            reconnects_after_a_drop(player, drops, http, auth, ids["zone"])
+            device_shows_online(console)
+            pages.shot("7-console-device-online", "console")
+            other_views_render(console, pages)
+            assert pages.errors == [], pages.errors
 
 
 DRAWN = re.compile(r"^[1-9][0-9]*$")  # a waveform drawn from that many peaks
@@ -290,44 +286,41 @@ def test_a_ducking_zone_keeps_the_music_going_lower_under_an_announcement(
         _, auth = sign_up(http)
         ids = seed(http, auth)
         zone_id, ann_id = ids["zone"], ducking_setup(http, auth, ids)
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            pages = Pages(browser, base_url)
-            with closing(browser), pages.on_failure():
-                player = pages.open("player")
-                code = http.post(f"/api/zones/{zone_id}/pairing-code/", headers=auth)
-                pair_player(player, code.json()["code"])
-                played = http.post("/api/playback/play/", headers=auth, json={
-                    "zone_id": zone_id, "folder_ids": [ids["folder"]]})
-                assert played.status_code == 200, played.text
-                state = follows_music(player, http, auth, zone_id)
-                full = eventually(lambda: steady(player), timeout=5, what="a steady gain")
-                print(f"music gain {full:.3f} (volume {state['volume']} % × its loudness gain)")
+        with browser_pages(base_url) as pages:
+            player = pages.open("player")
+            code = http.post(f"/api/zones/{zone_id}/pairing-code/", headers=auth)
+            pair_player(player, code.json()["code"])
+            played = http.post("/api/playback/play/", headers=auth, json={
+                "zone_id": zone_id, "folder_ids": [ids["folder"]]})
+            assert played.status_code == 200, played.text
+            state = follows_music(player, http, auth, zone_id)
+            full = eventually(lambda: steady(player), timeout=5, what="a steady gain")
+            print(f"music gain {full:.3f} (volume {state['volume']} % × its loudness gain)")
 
-                interrupted_at = server_position_ms(state, time.time() * 1000)
-                interrupted = http.post(f"/api/announcements/{ann_id}/play-instant/",
-                                        headers=auth, json={"zone_ids": [zone_id]})
-                assert interrupted.status_code == 200, interrupted.text
-                assert interrupted.json()[0]["announcement"]["ducking"] == "duck"
-                eventually(lambda: near(gains(player)["music"], 0.2 * full), timeout=4,
-                           interval=0.05, what="music ducked to 20 %")
-                before = audio_of(player, "music")
-                time.sleep(1.0)
-                during = audio_of(player, "music")
-                assert not during["paused"] and during["time"] - before["time"] >= 0.7
-                assert media_path(during["src"]) == media_path(state["current"]["url"])
-                assert near(gains(player)["music"], 0.2 * full)
-                announcement = audio_of(player, "announcement")
-                assert not announcement["paused"] and announcement["time"] > 0
-                assert gains(player)["announcement"] > 0
+            interrupted_at = server_position_ms(state, time.time() * 1000)
+            interrupted = http.post(f"/api/announcements/{ann_id}/play-instant/",
+                                    headers=auth, json={"zone_ids": [zone_id]})
+            assert interrupted.status_code == 200, interrupted.text
+            assert interrupted.json()[0]["announcement"]["ducking"] == "duck"
+            eventually(lambda: near(gains(player)["music"], 0.2 * full), timeout=4,
+                       interval=0.05, what="music ducked to 20 %")
+            before = audio_of(player, "music")
+            time.sleep(1.0)
+            during = audio_of(player, "music")
+            assert not during["paused"] and during["time"] - before["time"] >= 0.7
+            assert media_path(during["src"]) == media_path(state["current"]["url"])
+            assert near(gains(player)["music"], 0.2 * full)
+            announcement = audio_of(player, "announcement")
+            assert not announcement["paused"] and announcement["time"] > 0
+            assert gains(player)["announcement"] > 0
 
-                eventually(lambda: near(gains(player)["music"], full), timeout=8,
-                           interval=0.1, what="music back at full after the announcement")
-                after = follows_music(player, http, auth, zone_id)
-                assert after["announcement"] is None
-                moved = server_position_ms(after, time.time() * 1000) - interrupted_at
-                assert moved >= 4_500, moved  # the music went on under the 5 s announcement
-                assert pages.errors == [], pages.errors
+            eventually(lambda: near(gains(player)["music"], full), timeout=8,
+                       interval=0.1, what="music back at full after the announcement")
+            after = follows_music(player, http, auth, zone_id)
+            assert after["announcement"] is None
+            moved = server_position_ms(after, time.time() * 1000) - interrupted_at
+            assert moved >= 4_500, moved  # the music went on under the 5 s announcement
+            assert pages.errors == [], pages.errors
 
 
 def ducking_setup(http: httpx.Client, auth: dict[str, str], ids: dict[str, str]) -> str:

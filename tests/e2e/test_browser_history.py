@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.audio_factory import make_mp3
 from tests.e2e import browser_support
-from tests.e2e.browser_support import Pages, eventually, launch, seed, sign_up
+from tests.e2e.browser_support import browser_pages, eventually, seed, sign_up
 from tests.e2e.test_browser import log_in
 
 SCHEDULE = "Closing call"
@@ -51,23 +50,20 @@ def test_history_shows_plays_a_users_next_a_scheduled_announcement_and_the_past_
         ids = seed(http, auth)
         songs = upload_songs(http, auth, ids["folder"], tmp_path)
         played = play_skip_and_announce(http, auth, ids)
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            pages = Pages(browser, base_url)
-            with closing(browser), pages.on_failure():
-                console = pages.open("console")
-                log_in(console, email)
-                console.get_by_role("link", name="History").click()
-                window_follows_now(console)
-                entries_name_actor_reason_and_track(console, played, songs)
-                pages.shot("1-history-entries", "console")
-                plays = proof_of_play(console, http, auth, ids["zone"], played)
-                pages.shot("2-history-proof-of-play", "console")
-                csv_is_the_same_data(console, plays)
-                time_travel_into_the_first_song(console, plays[0], played["first"])
-                pages.shot("3-history-time-travel", "console")
-                window_stops_following_until_now_is_pressed(console)
-                assert pages.errors == [], pages.errors
+        with browser_pages(base_url) as pages:
+            console = pages.open("console")
+            log_in(console, email)
+            console.get_by_role("link", name="History").click()
+            window_follows_now(console)
+            entries_name_actor_reason_and_track(console, played, songs)
+            pages.shot("1-history-entries", "console")
+            plays = proof_of_play(console, http, auth, ids["zone"], played)
+            pages.shot("2-history-proof-of-play", "console")
+            csv_is_the_same_data(console, plays)
+            time_travel_into_the_first_song(console, plays[0], played["first"])
+            pages.shot("3-history-time-travel", "console")
+            window_stops_following_until_now_is_pressed(console)
+            assert pages.errors == [], pages.errors
     assert (artifacts / "3-history-time-travel.png").exists()
 
 

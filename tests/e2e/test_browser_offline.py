@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from bench.sync import pairing_code
 from tests.audio_factory import mp3_bytes
 from tests.e2e import browser_support
-from tests.e2e.browser_support import Pages, eventually, launch, seed, sign_up
+from tests.e2e.browser_support import browser_pages, eventually, seed, sign_up
 from tests.e2e.test_browser import pair_player
 from tests.e2e.test_browser_history import schedule_once
 
@@ -50,49 +49,46 @@ def test_a_player_cut_off_for_two_minutes_plays_on_and_proof_of_play_lists_its_p
         played = http.post("/api/playback/play/", headers=auth, json={
             "zone_id": ids["zone"], "folder_ids": [ids["folder"]]})
         assert played.status_code == 200, played.text
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            pages = Pages(browser, base_url)
-            with closing(browser), pages.on_failure():
-                player = pages.open("player")
-                cut = {"on": False}
-                sockets = route_cuttable_sockets(player, cut)
-                pair_player(player, pairing_code(http, ids["zone"], auth))
-                horizon = cached_horizon(player)
-                device_id = player.evaluate(
-                    "() => JSON.parse(localStorage.getItem('s2g.player.device')).deviceId")
-                at = next(a["at"] for a in horizon["announcements"]
-                          if a["schedule_id"] == schedule_id)
+        with browser_pages(base_url) as pages:
+            player = pages.open("player")
+            cut = {"on": False}
+            sockets = route_cuttable_sockets(player, cut)
+            pair_player(player, pairing_code(http, ids["zone"], auth))
+            horizon = cached_horizon(player)
+            device_id = player.evaluate(
+                "() => JSON.parse(localStorage.getItem('s2g.player.device')).deviceId")
+            at = next(a["at"] for a in horizon["announcements"]
+                      if a["schedule_id"] == schedule_id)
 
-                cut_at = datetime.now(UTC)
-                assert (datetime.fromisoformat(at) - cut_at).total_seconds() > 8, at
-                cut["on"] = True
-                player.context.set_offline(True)
-                sockets[-1].close(code=1011, reason="network down")
-                badge = player.get_by_test_id("player-offline")
-                expect(badge).to_be_visible(timeout=10_000)
-                expect(badge).to_have_text("offline")
-                pages.shot("1-offline", "player")
-                heard = listen(player, OUTAGE_S - (datetime.now(UTC) - cut_at).total_seconds())
-                expect(badge).to_be_visible()
-                pages.shot("2-still-offline", "player")
+            cut_at = datetime.now(UTC)
+            assert (datetime.fromisoformat(at) - cut_at).total_seconds() > 8, at
+            cut["on"] = True
+            player.context.set_offline(True)
+            sockets[-1].close(code=1011, reason="network down")
+            badge = player.get_by_test_id("player-offline")
+            expect(badge).to_be_visible(timeout=10_000)
+            expect(badge).to_have_text("offline")
+            pages.shot("1-offline", "player")
+            heard = listen(player, OUTAGE_S - (datetime.now(UTC) - cut_at).total_seconds())
+            expect(badge).to_be_visible()
+            pages.shot("2-still-offline", "player")
 
-                cut["on"] = False
-                player.context.set_offline(False)
-                back_at = datetime.now(UTC)
-                expect(player.get_by_test_id("player-status")).to_have_text("live",
-                                                                             timeout=15_000)
-                made = rejoined(player)
-                expect(badge).to_be_hidden()
-                pages.shot("3-rejoined", "player")
+            cut["on"] = False
+            player.context.set_offline(False)
+            back_at = datetime.now(UTC)
+            expect(player.get_by_test_id("player-status")).to_have_text("live",
+                                                                         timeout=15_000)
+            made = rejoined(player)
+            expect(badge).to_be_hidden()
+            pages.shot("3-rejoined", "player")
 
-                plays_the_outage_through(heard)
-                mine = [p for p in made if overlaps(p, cut_at, back_at)]
-                no_gap_no_duplicate(mine, cut_at, back_at, schedule_id, at)
-                listed = proof_of_play(http, auth, ids["zone"], cut_at, back_at, device_id,
-                                       len(mine))
-                same_plays(listed, mine, device_id)
-                assert pages.errors == [], pages.errors
+            plays_the_outage_through(heard)
+            mine = [p for p in made if overlaps(p, cut_at, back_at)]
+            no_gap_no_duplicate(mine, cut_at, back_at, schedule_id, at)
+            listed = proof_of_play(http, auth, ids["zone"], cut_at, back_at, device_id,
+                                   len(mine))
+            same_plays(listed, mine, device_id)
+            assert pages.errors == [], pages.errors
 
 
 def upload_songs(http: httpx.Client, auth: dict[str, str], folder: str) -> None:

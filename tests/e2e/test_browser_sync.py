@@ -12,17 +12,15 @@ other not yet are counted apart (and must be few). Figures are printed.
 from __future__ import annotations
 
 import time
-from contextlib import closing
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from bench.sync import measure, pairing_code, playing, position
 from tests.audio_factory import mp3_bytes
 from tests.e2e import browser_support
-from tests.e2e.browser_support import Pages, launch, seed, sign_up
+from tests.e2e.browser_support import browser_pages, seed, sign_up
 from tests.e2e.conftest import free_port, wait_until_up
 from tests.e2e.test_browser import pair_player
 
@@ -52,46 +50,43 @@ def test_two_players_of_a_zone_play_the_same_moment_within_30_ms(
         ids = seed(http, auth)
         zone_id = ids["zone"]
         upload_songs(http, auth, ids["folder"])
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            pages = Pages(browser, base_url)
-            with closing(browser), pages.on_failure():
-                players = []
-                for name in ("one", "two"):
-                    page = pages.open(name)
-                    pair_player(page, pairing_code(http, zone_id, auth))
-                    players.append(page)
-                assert_sync_maths(players[0])
-                played = http.post("/api/playback/play/", headers=auth, json={
-                    "zone_id": zone_id, "folder_ids": [ids["folder"]]})
-                assert played.status_code == 200, played.text
-                playing(players)
-                time.sleep(2.0)  # the clocks' first exchanges, the first landing
-                first = position(players[0])
+        with browser_pages(base_url) as pages:
+            players = []
+            for name in ("one", "two"):
+                page = pages.open(name)
+                pair_player(page, pairing_code(http, zone_id, auth))
+                players.append(page)
+            assert_sync_maths(players[0])
+            played = http.post("/api/playback/play/", headers=auth, json={
+                "zone_id": zone_id, "folder_ids": [ids["folder"]]})
+            assert played.status_code == 200, played.text
+            playing(players)
+            time.sleep(2.0)  # the clocks' first exchanges, the first landing
+            first = position(players[0])
 
-                def skip() -> None:
-                    response = http.post("/api/playback/next/", headers=auth,
-                                         json={"zone_id": zone_id})
-                    assert response.status_code == 200, response.text
+            def skip() -> None:
+                response = http.post("/api/playback/next/", headers=auth,
+                                     json={"zone_id": zone_id})
+                assert response.status_code == 200, response.text
 
-                def announce() -> None:
-                    response = http.post(
-                        f"/api/announcements/{ids['announcement']}/play-instant/",
-                        headers=auth, json={"zone_ids": [zone_id]})
-                    assert response.status_code == 200, response.text
+            def announce() -> None:
+                response = http.post(
+                    f"/api/announcements/{ids['announcement']}/play-instant/",
+                    headers=auth, json={"zone_ids": [zone_id]})
+                assert response.status_code == 200, response.text
 
-                spread = measure(players, SECONDS, {20.0: skip, 38.0: announce})
-                last = position(players[0])
-                print(f"two players, {SECONDS:.0f} s with a next and an announcement: "
-                      f"{spread.line()}")
-                print(f"clock error bound (half the best round trip): "
-                      f"{last and last['clock_error_ms']:.2f} ms")
-                summary = spread.summary()
-                assert first and last and first["item_id"] != last["item_id"]
-                assert summary["samples"] >= 200, summary  # of about 300
-                assert summary["switching"] + summary["paused"] <= 0.1 * summary["samples"]
-                assert summary["p95_ms"] <= P95_MS, spread.line()
-                assert pages.errors == [], pages.errors
+            spread = measure(players, SECONDS, {20.0: skip, 38.0: announce})
+            last = position(players[0])
+            print(f"two players, {SECONDS:.0f} s with a next and an announcement: "
+                  f"{spread.line()}")
+            print(f"clock error bound (half the best round trip): "
+                  f"{last and last['clock_error_ms']:.2f} ms")
+            summary = spread.summary()
+            assert first and last and first["item_id"] != last["item_id"]
+            assert summary["samples"] >= 200, summary  # of about 300
+            assert summary["switching"] + summary["paused"] <= 0.1 * summary["samples"]
+            assert summary["p95_ms"] <= P95_MS, spread.line()
+            assert pages.errors == [], pages.errors
 
 
 def upload_songs(http: httpx.Client, auth: dict[str, str], folder: str) -> None:

@@ -3,16 +3,15 @@ tus-js-client) when that library loads, one plain POST when it does not."""
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect
 
 from tests.audio_factory import make_mp3
-from tests.e2e.browser_support import PASSWORD, Pages, launch, sign_up
+from tests.e2e.browser_support import PASSWORD, browser_pages, sign_up
 from tests.e2e.conftest import free_port, wait_until_up
 
 
@@ -48,23 +47,20 @@ def test_the_console_uploads_through_tus_and_falls_back_to_a_plain_post(
         base_url: str, tmp_path: Path) -> None:
     with httpx.Client(base_url=base_url, timeout=20) as http:
         email, _ = sign_up(http)
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        pages = Pages(browser, base_url)
-        with closing(browser), pages.on_failure():
-            resumable = pages.open("resumable")
-            sent = upload_in_library(resumable, email, make_mp3(
-                tmp_path / "Resumable Song.mp3", 5, title="Resumable Song"))
-            assert "POST music/uploads/" in sent
-            assert any(s.startswith("PATCH music/uploads/") for s in sent), sent
+    with browser_pages(base_url) as pages:
+        resumable = pages.open("resumable")
+        sent = upload_in_library(resumable, email, make_mp3(
+            tmp_path / "Resumable Song.mp3", 5, title="Resumable Song"))
+        assert "POST music/uploads/" in sent
+        assert any(s.startswith("PATCH music/uploads/") for s in sent), sent
 
-            plain = pages.open("plain")
+        plain = pages.open("plain")
 
-            def refuse(route: Route) -> None:
-                route.abort()
+        def refuse(route: Route) -> None:
+            route.abort()
 
-            plain.route("**/vendor/tus.min.js", refuse)
-            sent = upload_in_library(plain, email, make_mp3(
-                tmp_path / "Plain Song.mp3", 4, title="Plain Song"))
-            assert sent == ["POST music/upload/"], sent
-            assert pages.errors == [], pages.errors
+        plain.route("**/vendor/tus.min.js", refuse)
+        sent = upload_in_library(plain, email, make_mp3(
+            tmp_path / "Plain Song.mp3", 4, title="Plain Song"))
+        assert sent == ["POST music/upload/"], sent
+        assert pages.errors == [], pages.errors

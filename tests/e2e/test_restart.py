@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
 from tests.audio_factory import mp3_bytes
-from tests.e2e.browser_support import Pages, eventually, launch, seed, sign_up
+from tests.e2e.browser_support import browser_pages, eventually, seed, sign_up
 from tests.e2e.test_browser import base_url, log_in, start_zone, upload_song
 
 __all__ = ["base_url"]  # the fixture: a whole system in its own process
@@ -45,27 +43,24 @@ def test_the_consoles_restart_button_plays_the_track_from_its_start(
     with httpx.Client(base_url=base_url, timeout=20) as http:
         email, auth = sign_up(http)
         zone = seed(http, auth)["zone"]
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            pages = Pages(browser, base_url)
-            with closing(browser), pages.on_failure():
-                console = pages.open("console")
-                log_in(console, email)
-                upload_song(console, tmp_path / "song.mp3")
-                start_zone(console)  # its progress bar has moved a second or more
-                before = _state(http, auth, zone)
-                card = console.get_by_test_id("zone-card")
-                card.get_by_test_id("restart").click()
-                restarted = eventually(
-                    lambda: (s := _state(http, auth, zone))["version"] > before["version"]
-                    and s or None, timeout=5, what="the restart stored")
-                assert (restarted["position_ms"], restarted["music_playing"]) == (0, True)
-                assert restarted["current"]["item_id"] == before["current"]["item_id"]
-                bar = card.get_by_test_id("now-progress")
-                eventually(lambda: float(bar.get_attribute("aria-valuenow") or "inf") < 2000
-                           or None, timeout=5, what="the progress bar back at the start")
-                pages.shot("restarted", "console")
-                assert pages.errors == [], pages.errors
+        with browser_pages(base_url) as pages:
+            console = pages.open("console")
+            log_in(console, email)
+            upload_song(console, tmp_path / "song.mp3")
+            start_zone(console)  # its progress bar has moved a second or more
+            before = _state(http, auth, zone)
+            card = console.get_by_test_id("zone-card")
+            card.get_by_test_id("restart").click()
+            restarted = eventually(
+                lambda: (s := _state(http, auth, zone))["version"] > before["version"]
+                and s or None, timeout=5, what="the restart stored")
+            assert (restarted["position_ms"], restarted["music_playing"]) == (0, True)
+            assert restarted["current"]["item_id"] == before["current"]["item_id"]
+            bar = card.get_by_test_id("now-progress")
+            eventually(lambda: float(bar.get_attribute("aria-valuenow") or "inf") < 2000
+                       or None, timeout=5, what="the progress bar back at the start")
+            pages.shot("restarted", "console")
+            assert pages.errors == [], pages.errors
 
 
 @pytest.mark.timeout(120)
