@@ -86,18 +86,22 @@ def test_restart_over_http_and_the_socket_keeps_a_paused_zone_paused(
         assert (again["position_ms"], again["music_playing"]) == (0, False)
         assert again["version"] == sought["version"] + 1
 
-        _command(http, auth, "seek", zone, position_ms=7000)
+        at_seven = _command(http, auth, "seek", zone, position_ms=7000)
         token = auth["Authorization"].removeprefix("Bearer ")
         ws_url = base_url.replace("http://", "ws://") + f"/ws/playback/{zone}/?token={token}"
         with connect(ws_url) as ws:
             assert json.loads(ws.recv(timeout=10))["type"] == "zone.state"
             ws.send(json.dumps({"type": "restart"}))
-            deadline = time.monotonic() + 10
-            while (message := json.loads(ws.recv(timeout=10)))["type"] != "ack":
+            acked, restarted, deadline = False, None, time.monotonic() + 10
+            while not (acked and restarted):  # the ack, and the device's frame of it
+                message = json.loads(ws.recv(timeout=10))
                 assert message["type"] != "error", message
+                acked = acked or message["type"] == "ack"
+                if message["type"] == "zone.state" \
+                        and message["state"]["version"] == at_seven["version"] + 1:
+                    restarted = message["state"]
                 assert time.monotonic() < deadline
-        assert _state(http, auth, zone)["position_ms"] == 0
-
+        assert (restarted["position_ms"], restarted["music_playing"]) == (0, False)
 
 def _wait_ready(http: httpx.Client, auth: dict[str, str]) -> None:
     def ready() -> bool | None:
