@@ -117,8 +117,8 @@ class ZoneCommands:
                 stored: bool = False) -> Result | None:
         """Run the command on `zone` and save it (None: a copy that changed nothing)."""
         check_live(zone, zone_id, Zone, "zone", scope)
-        if playing and not zone.is_active:
-            raise ZoneInactive(f"zone {zone.name} is deactivated")
+        if playing:
+            _check_active(zone)
         with acting(ctx):
             zone.tick(self.clock(), self._rng())  # items that ended by now come first
             action(zone)
@@ -133,10 +133,14 @@ class ZoneCommands:
         return zone, position
 
     def _playable_zone(self, zone_id: UUID, scope: UUID | None) -> Zone:
-        zone = self.get_zone(zone_id, scope)
-        if not zone.is_active:
-            raise ZoneInactive(f"zone {zone.name} is deactivated")
-        return zone
+        return _check_active(self.get_zone(zone_id, scope))
+
+
+def _check_active(zone: Zone) -> Zone:
+    """The zone, if it is not deactivated (live commands are refused then)."""
+    if not zone.is_active:
+        raise ZoneInactive(f"zone {zone.name} is deactivated")
+    return zone
 
 
 _IMMUTABLE = (str, int, float, bool, type(None), UUID, datetime, QueueItem, AnnouncementItem)
