@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 import wave
 from dataclasses import dataclass
@@ -60,6 +61,21 @@ def _upload(http: httpx.Client, auth: dict[str, str], folder: str, tracks: int) 
                        files=files))
     _ok(http.get("/api/music/files/", headers={  # until the library has read them
         **auth, "X-Wait-For-Position": up.headers["X-Event-Position"]}))
+    _measured(http, auth, folder, tracks)
+
+
+def _measured(http: httpx.Client, auth: dict[str, str], folder: str, tracks: int,
+              timeout: float = 600) -> None:
+    """Wait until the metadata jobs have measured every track: measuring is the
+    heaviest job there is, and a bench must not time commands against it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = _ok(http.get("/api/music/files/", headers=auth,
+                            params={"folder": folder, "page_size": tracks})).json()
+        if sum(bool(t["has_waveform"]) for t in page["results"]) >= tracks:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"the {tracks} bench tracks were not measured in {timeout:.0f} s")
 
 
 def playing_zones(base: str, owner: Tenant, count: int) -> list[str]:
