@@ -7,7 +7,7 @@ queues) come from a `SystemCollector` bound to one container, in a registry of
 that container's own. An API process serves both at `GET /metrics`; the other
 processes (`sync2gear projections | scheduler | worker`) serve theirs on
 `METRICS_PORT` when it is set. Request rate and latency by route come from
-prometheus-fastapi-instrumentator (interfaces/http/app.py).
+a middleware of our own (interfaces/http/request_metrics.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
-from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
 
 from application.rules import PUBLIC
@@ -23,6 +22,7 @@ from interfaces.http.middleware import (
     RequestIdMiddleware,
     trust_proxies,
 )
+from interfaces.http.request_metrics import RequestMetrics
 from interfaces.ws import ZoneHub
 
 DESCRIPTION = """
@@ -85,14 +85,13 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
 
 
 def _metrics(app: FastAPI, container: Container) -> None:
-    """Request rate and latency by route (the instrumentator's middleware), and the
+    """Request rate and latency by route (interfaces/http/request_metrics.py), and the
     exposition of every metric at `/metrics` (for Prometheus; not for the public:
     the shipped nginx.conf does not pass it through)."""
     # The app's own registry: each app counts its requests (one app per process in
     # production; tests build several, which must not share one instrumentation).
     requests = CollectorRegistry(auto_describe=False)
-    Instrumentator(should_ignore_untemplated=True, excluded_handlers=["/metrics"],
-                   registry=requests).instrument(app)
+    app.add_middleware(RequestMetrics, registry=requests, excluded=["/metrics"])
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"],
              openapi_extra=rule_doc(PUBLIC), summary="Prometheus metrics of this process",

@@ -83,12 +83,23 @@ def test_requests_are_measured_by_route_template(client: TestClient) -> None:
     before = scrape(client)
     for _ in range(3):
         assert client.get(f"/api/zones/{zone['id']}/", headers=owner.auth).status_code == 200
+    missing = client.get(f"/api/zones/{uuid.uuid4()}/", headers=owner.auth)
+    assert missing.status_code == 404
+    stray = f"/api/no-such-thing/{uuid.uuid4()}/"
+    assert client.get(stray).status_code == 404
     after = scrape(client)
     key = {"handler": "/api/zones/{zone_id}/", "method": "GET", "status": "2xx"}
     assert value(after, "http_requests_total", **key) \
         == value(before, "http_requests_total", **key) + 3
-    assert not any(name == "http_requests_total" and zone["id"] in str(labels)
-                   for name, labels in after)  # ids never become labels
+    key["status"] = "4xx"
+    assert value(after, "http_requests_total", **key) \
+        == value(before, "http_requests_total", **key) + 1
+    assert value(after, "http_request_duration_seconds_count", handler=key["handler"],
+                 method="GET") == value(before, "http_request_duration_seconds_count",
+                                        handler=key["handler"], method="GET") + 4
+    assert not any(name.startswith("http_request") and (zone["id"] in str(labels)
+                                                        or "no-such-thing" in str(labels))
+                   for name, labels in after)  # ids and unknown paths never become labels
 
 
 def test_system_gauges_are_read_at_scrape_time(client: TestClient, container: Container) -> None:
