@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
-import uuid
+import secrets
 from collections.abc import Callable
 
 from fastapi import FastAPI
@@ -14,6 +16,22 @@ from structlog.contextvars import bind_contextvars, clear_contextvars
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# Generated request ids: 32 hex digits, a random half per process and a counter
+# (os.urandom per request, as uuid4 does, was ~1.5% of a command's CPU).
+_PROCESS = secrets.token_hex(8)
+_NEXT = itertools.count()
+
+
+def new_request_id() -> str:
+    return f"{_PROCESS}{next(_NEXT) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
+def _forked() -> None:  # a forked worker must not repeat its parent's ids
+    global _PROCESS
+    _PROCESS = secrets.token_hex(8)
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def trust_proxies(app: FastAPI, proxies: list[str]) -> None:
@@ -34,7 +52,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _VALID.match(given) else uuid.uuid4().hex
+        request_id = given if _VALID.match(given) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         clear_contextvars()  # every line logged for this request names it
         bind_contextvars(request_id=request_id)
