@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -37,6 +37,9 @@ class LiveState(Protocol):
     def publish(self, zone_id: str, version: int, state: dict[str, Any]) -> bool:
         """Store the state if `version` is newer than the stored one, and announce it.
         Returns False when a newer (or the same) version was already there."""
+
+    def publish_many(self, states: Sequence[tuple[str, int, dict[str, Any]]]) -> list[bool]:
+        """`publish` for each (zone id, version, state), in one round trip."""
 
     def current(self, zone_id: str) -> dict[str, Any] | None:
         """The latest stored state, with its `version`, or None."""
@@ -191,12 +194,16 @@ def live_state_projection(load: ZoneLoader, live: LiveState,
 
         def end_batch(self) -> None:
             changed, self._changed = self._changed, {}
-            measured = loudness(list(changed.values())) if changed else {}
+            if not changed:
+                return
+            measured = loudness(list(changed.values()))
+            states = []
             for zone in changed.values():
                 state = zone_state(zone, measured)
                 if zone.is_deleted:  # its sockets are closed (4404)
                     state["is_deleted"] = True
-                live.publish(str(zone.id), zone.version, state)
+                states.append((str(zone.id), zone.version, state))
+            live.publish_many(states)
 
     return LiveZoneStateProjection
 
