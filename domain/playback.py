@@ -70,9 +70,23 @@ class QueueItem:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueueItem:
         if data.keys() == _QUEUE_KEYS:  # the shape `as_dict` writes: the fast path
-            return cls(_uuid(str(data["item_id"])), data["duration_ms"], data["media_key"],
-                       data["content_type"], data["title"], data["artist"], data["cover_key"])
+            key = (data["item_id"], data["duration_ms"], data["media_key"],
+                   data["content_type"], data["title"], data["artist"], data["cover_key"])
+            item = _ITEMS.get(key)
+            if item is None:  # immutable, so the same values can share one item
+                item = cls(_uuid(str(key[0])), *key[1:])
+                if len(_ITEMS) >= _ITEMS_MAX:
+                    _ITEMS.clear()
+                _ITEMS[key] = item
+            return item
         return cls(**{**data, "item_id": UUID(str(data["item_id"]))})
+
+
+# Items already made, by their values: the same tracks come back in queue after
+# queue, and a replay folds thousands of queues (making each item was a tenth of
+# a zone view's rebuild).
+_ITEMS: dict[tuple[Any, ...], QueueItem] = {}
+_ITEMS_MAX = 65_536
 
 
 @dataclass(frozen=True)
