@@ -34,6 +34,10 @@ from projections.batching import BatchProjection
 Events = Sequence[tuple[Any, Tracking]]
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 5.0  # between two progress lines of a long catch-up
+# Events read, applied and committed together at most (live catch-up and replay).
+# A view writes each row a batch changed once, at its end: bigger batches rewrite
+# less (zones_view rebuilt ~40% faster at 5,000 than at 1,000, `make bench`).
+BATCH = 5000
 
 
 def read_events(app: Application[Any], after: int, limit: int,

@@ -36,7 +36,7 @@ from psycopg import sql
 
 from infra.leadership import Leader
 from infra.postgres import connect
-from infra.projected_view import Events, read_events
+from infra.projected_view import BATCH, Events, read_events
 from infra.projection_spec import ProjectionSpec
 from infra.supervised import Supervised
 from infra.view_worker import INBOX, Delivery, ViewWorker
@@ -52,7 +52,7 @@ ALONE_BEYOND = 5000  # events behind the head from which a view catches up alone
 
 class Follower(Supervised):
     def __init__(self, application_class: type[Application[Any]], specs: Sequence[ProjectionSpec],
-                 env: dict[str, str], database_url: str, *, batch: int = 1000,
+                 env: dict[str, str], database_url: str, *, batch: int = BATCH,
                  retry_seconds: float = 2.0, views_built: Callable[[], bool] | None = None
                  ) -> None:
         name = application_class.name

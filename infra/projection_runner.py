@@ -19,6 +19,7 @@ from typing import Any
 
 from infra.leadership import leader_lock_key
 from infra.postgres import construct_view
+from infra.projected_view import BATCH
 from infra.projection_engine import Follower
 from infra.projection_spec import ProjectionSpec
 from infra.supervised import FAILING_AFTER, LoopStatus, Supervised
@@ -49,7 +50,7 @@ def tune_gc() -> None:
 
 
 def start_engine(specs: Iterable[ProjectionSpec], env: dict[str, str], database_url: str,
-                 *, batch: int = 1000, retry_seconds: float = 2.0,
+                 *, batch: int = BATCH, retry_seconds: float = 2.0,
                  views_built: Callable[[], bool] | None = None) -> list[Supervised]:
     """Start a follower per application and a worker per view; all of them, workers first
     (each reports its state). Until `views_built()`, only views with tables of their own

@@ -39,7 +39,7 @@ from infra.leadership import Leader
 from infra.postgres import schema_lock
 from infra.postgres.schema import drop_tables
 from infra.postgres.view import PositionView
-from infra.projected_view import CommitPipeline, Events, ProjectedView, read_events
+from infra.projected_view import BATCH, CommitPipeline, Events, ProjectedView, read_events
 from infra.projection_runner import ProjectionSpec, tune_gc
 from infra.read_ahead import read_ahead
 from infra.replay_check import (
@@ -52,7 +52,7 @@ from infra.replay_check import (
     snapshot,
 )
 
-PAGE = 1000
+PAGE = BATCH
 TStore = TypeVar("TStore", bound=PostgresDatastore)
 Progress = Callable[[str, int, int, int], None]  # view, events replayed, position, target
 
