@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
 from application.authz import Caller, Principal, tenant_filter, visible_row
 from application.commands import playback as cmd
@@ -229,7 +230,12 @@ class Commanding:
         self.request, self.caller, self.dispatcher = request, caller, dispatcher
         self.loudness, self.urls, self.response = loudness, urls, response
 
-    def __call__(self, command: cmd.ZoneCommand) -> dict[str, Any]:
+    async def __call__(self, command: cmd.ZoneCommand) -> dict[str, Any]:
+        """Dispatch and answer in one trip to the threadpool. (A plain `def` route took
+        two: FastAPI validates a sync route's answer in the threadpool as well.)"""
+        return await run_in_threadpool(self._run, command)
+
+    def _run(self, command: cmd.ZoneCommand) -> dict[str, Any]:
         result = dispatch(self.request, self.dispatcher, self.caller, command)
         return _answer(self.loudness, self.urls, self.response, result)
 
@@ -248,15 +254,15 @@ CommandingDep = Annotated[Commanding, Depends(commanding)]
 @playback.post("/play/", summary="Play folders (playlists) or tracks in a zone",
                responses=problem_responses(403, 404, 409, 422),
                openapi_extra=rule_doc(cmd.Play))
-def play(body: PlayIn, command: CommandingDep) -> dict[str, Any]:
-    return command(cmd.Play(
+async def play(body: PlayIn, command: CommandingDep) -> dict[str, Any]:
+    return await command(cmd.Play(
         body.zone_id, folder_ids=(*body.folder_ids, *body.playlist_ids),
         track_ids=tuple(body.track_ids), shuffle=body.shuffle))
 
 
 def _simple(command: type[cmd.ZoneCommand], summary: str) -> None:
-    def route(body: ZoneCommand, commanding: CommandingDep) -> dict[str, Any]:
-        return commanding(command(body.zone_id))
+    async def route(body: ZoneCommand, commanding: CommandingDep) -> dict[str, Any]:
+        return await commanding(command(body.zone_id))
 
     name = command.__name__.lower()
     route.__name__ = name
@@ -274,16 +280,16 @@ _simple(cmd.Restart, "Play the current track again from its start")
 @playback.post("/volume/", summary="Set a zone's volume (0–100)",
                responses=problem_responses(403, 404, 422),
                openapi_extra=rule_doc(cmd.SetVolume))
-def volume(body: VolumeIn, command: CommandingDep) -> dict[str, Any]:
-    return command(cmd.SetVolume(body.zone_id, volume=body.volume))
+async def volume(body: VolumeIn, command: CommandingDep) -> dict[str, Any]:
+    return await command(cmd.SetVolume(body.zone_id, volume=body.volume))
 
 
 @playback.post("/seek/", summary="Seek within the current track",
                responses=problem_responses(403, 404, 409, 422),
                openapi_extra=rule_doc(cmd.Seek))
-def seek(body: SeekIn, command: CommandingDep) -> dict[str, Any]:
+async def seek(body: SeekIn, command: CommandingDep) -> dict[str, Any]:
     if body.position_ms is None and body.position is None:
         raise PlaybackError("give position_ms (or position in seconds)", field="position_ms")
     position_ms = body.position_ms if body.position_ms is not None else int(
         (body.position or 0) * 1000)
-    return command(cmd.Seek(body.zone_id, position_ms=position_ms))
+    return await command(cmd.Seek(body.zone_id, position_ms=position_ms))
