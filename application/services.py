@@ -125,6 +125,9 @@ class Channel(Protocol):
 class LiveZones(Channel, Protocol):
     def current(self, zone_id: str) -> dict[str, Any] | None: ...
 
+    def key(self, zone_id: str) -> str:
+        """Where the zone's live state is kept (a Redis hash, field `state`)."""
+
 
 @dataclass(frozen=True)
 class ZoneFeed:

@@ -92,6 +92,22 @@ class AsyncAuthCacheReader:
             return [None] * len(keys)
         return [json.loads(value) if value is not None else None for value in raw]
 
+    async def get_many_with(self, keys: Sequence[str], hash_key: str | None,
+                            field: str) -> tuple[list[dict[str, Any] | None], bytes | None]:
+        """`get_many(keys)` and `field` of the hash `hash_key` (a zone's live state,
+        say; None: only the entries) in one round trip; all None when Redis does not
+        answer."""
+        try:
+            pipe = self._client().pipeline(transaction=False)
+            pipe.mget([self._prefix + k for k in keys])
+            if hash_key is not None:
+                pipe.hget(hash_key, field)
+            answers: list[Any] = await pipe.execute()
+        except RedisError:
+            return [None] * len(keys), None
+        entries = [json.loads(value) if value is not None else None for value in answers[0]]
+        return entries, answers[1] if hash_key is not None else None
+
     async def aclose(self) -> None:
         """Close this loop's client (the others went with their loops)."""
         client = self._clients.pop(asyncio.get_running_loop(), None)

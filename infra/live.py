@@ -26,7 +26,8 @@ class RedisLiveState:
         self.channel = f"{prefix}zone.state"
         self._script = client.register_script(_PUBLISH)
 
-    def _key(self, zone_id: str) -> str:
+    def key(self, zone_id: str) -> str:
+        """The hash holding the zone's live state (field `state`) and its version."""
         return f"{self.prefix}zone:{zone_id}:state"
 
     def publish(self, zone_id: str, version: int, state: dict[str, Any]) -> bool:
@@ -51,7 +52,7 @@ class RedisLiveState:
         payload = json.dumps(state, default=str)
         message = (f'{{"zone_id": {json.dumps(zone_id)}, "version": {int(version)},'
                    f' "state": {payload}}}')  # the state encoded once
-        return [self._key(zone_id), self.channel], [version, payload, message]
+        return [self.key(zone_id), self.channel], [version, payload, message]
 
     def _pipelined(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
         pipe = self._redis.pipeline(transaction=False)
@@ -60,7 +61,7 @@ class RedisLiveState:
         return list(pipe.execute(raise_on_error=False))
 
     def current(self, zone_id: str) -> dict[str, Any] | None:
-        raw: Any = self._redis.hget(self._key(zone_id), "state")
+        raw: Any = self._redis.hget(self.key(zone_id), "state")
         if raw is None:
             return None
         state: dict[str, Any] = json.loads(raw)

@@ -8,10 +8,12 @@ A zone's frame (interfaces/zone_sockets.py) is encoded once per version and the
 same text goes to every socket of the zone; a frame is reused for new sockets
 while it is younger than `FRAME_MAX_AGE` (its media URLs stay valid).
 
-Admission (interfaces/zone_sockets.py) reads Redis only, never the event store,
-and runs in a few threads of its own (`ADMISSION_THREADS`): a burst of
-reconnecting sockets queues for those while the request threadpool and the
-event loop keep serving commands and frames.
+Admission reads Redis only, never the event store. When Redis holds all it
+needs (the caller's session entries and the zone's live state, which names its
+client) it is one round trip on the event loop; otherwise (interfaces/
+zone_sockets.py) it runs in a few threads of its own (`ADMISSION_THREADS`): a
+burst of reconnecting sockets queues for those while the request threadpool and
+the event loop keep serving commands and frames.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import redis.asyncio as aioredis
 from anyio import CapacityLimiter, to_thread
 
+from application.rules import ZONE_FOLLOW, Target
 from application.services import ZoneFeed
 from domain.base import DomainError
 from interfaces.zone_sockets import (
@@ -50,9 +53,16 @@ FRAME_MAX_AGE = 60.0  # seconds a frame is reused for new sockets (at most half 
 ADMISSION_THREADS = 4  # admissions and re-checks at once, beside the request threadpool
 
 
+class AuthReader(Protocol):
+    """The session cache read from the event loop (infra/auth_cache.py)."""
+
+    async def get_many_with(self, keys: Sequence[str], hash_key: str | None,
+                            field: str) -> tuple[list[dict[str, Any] | None], bytes | None]: ...
+
+
 class ZoneHub:
-    def __init__(self, container: ZoneFeed) -> None:
-        self.container = container
+    def __init__(self, container: ZoneFeed, reader: AuthReader | None = None) -> None:
+        self.container, self.reader = container, reader
         self.sockets: dict[str, set[Subscriber]] = defaultdict(set)
         self.frames: dict[str, Frame] = {}  # of the zones with sockets here
         self.admission = CapacityLimiter(ADMISSION_THREADS)
@@ -96,11 +106,35 @@ class ZoneHub:
         is checked then (its deletion would have closed its sockets)."""
         zone_id = UUID(sub.zone_id)
         cached = self.frames.get(sub.zone_id)
-        if cached is not None and cached.state.get("client_id"):
-            owner = UUID(cached.state["client_id"])
+        known = cached.state if cached is not None and cached.state.get("client_id") else None
+        admitted = await self._admit_from_redis(sub, zone_id, known)
+        if admitted is not None:
+            return admitted
+        if known is not None:
+            owner = UUID(known["client_id"])
             sub.caller = await self.in_thread(check, self.container, sub.token, zone_id, owner)
-            return cached.state
+            return known
         sub.caller, state = await self.in_thread(admit, self.container, sub.token, zone_id)
+        return state
+
+    async def _admit_from_redis(self, sub: Subscriber, zone_id: UUID,
+                                known: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Admit on the event loop, in one Redis round trip, when Redis holds all
+        it takes; None (nothing decided) when anything is missing: the threads
+        then read the rest. Refusals raise as in the threads."""
+        if self.reader is None:
+            return None
+        guard = self.container.guard
+        claims = guard.claims(sub.token)  # no I/O; Unauthenticated if invalid
+        live_key = None if known is not None else self.container.live.key(sub.zone_id)
+        entries, raw = await self.reader.get_many_with(guard.keys(claims), live_key, "state")
+        state = known if known is not None else json.loads(raw) if raw is not None else None
+        if (any(entry is None for entry in entries) or state is None
+                or not state.get("client_id") or state.get("is_deleted")):
+            return None
+        caller = guard.check(claims, entries)  # every entry at hand: no I/O
+        ZONE_FOLLOW.grant(caller, Target("zone", zone_id), UUID(state["client_id"]))
+        sub.caller = caller
         return state
 
     def frame(self, zone_id: str, state: dict[str, Any]) -> Frame:

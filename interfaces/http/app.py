@@ -42,13 +42,13 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = ZoneHub(container.ports[ZONE_FEED])
+        reader = container.auth_reader()
+        app.state.auth_reader = reader
+        hub = ZoneHub(container.ports[ZONE_FEED], reader)
         app.state.hub = hub
         uncount = (container.metrics.collector.add_hub(hub.counts)
                    if container.metrics is not None else lambda: None)
         await hub.start()
-        reader = container.auth_reader()
-        app.state.auth_reader = reader
         yield
         await reader.aclose()
         uncount()
