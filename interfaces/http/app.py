@@ -17,11 +17,7 @@ from infra.bootstrap import Container
 from interfaces.http import health, resumable, web
 from interfaces.http.deps import rule_doc
 from interfaces.http.errors import install_error_handlers
-from interfaces.http.middleware import (
-    BodyLimitMiddleware,
-    RequestIdMiddleware,
-    trust_proxies,
-)
+from interfaces.http.middleware import RequestEnvelope, trust_proxies
 from interfaces.http.request_metrics import RequestMetrics
 from interfaces.ws import ZoneHub
 
@@ -63,8 +59,11 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
     )
     app.state.ports = container.ports
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limit_for=_body_limits(container))
-    app.add_middleware(RequestIdMiddleware)
+    # The app's own registry of its requests by route (one app per process in
+    # production; tests build several, which must not count into one another).
+    requests = CollectorRegistry(auto_describe=False)
+    app.add_middleware(RequestEnvelope, limit_for=_body_limits(container),
+                       metrics=RequestMetrics(requests, excluded=["/metrics"]))
     if container.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=container.settings.cors_origins,
@@ -80,18 +79,14 @@ def create_app(container: Container, *, owns_container: bool = False) -> FastAPI
             app.include_router(router)
     app.include_router(health.router)
     app.include_router(web.router)
-    _metrics(app, container)
+    _metrics(app, container, requests)
     return app
 
 
-def _metrics(app: FastAPI, container: Container) -> None:
-    """Request rate and latency by route (interfaces/http/request_metrics.py), and the
-    exposition of every metric at `/metrics` (for Prometheus; not for the public:
-    the shipped nginx.conf does not pass it through)."""
-    # The app's own registry: each app counts its requests (one app per process in
-    # production; tests build several, which must not share one instrumentation).
-    requests = CollectorRegistry(auto_describe=False)
-    app.add_middleware(RequestMetrics, registry=requests, excluded=["/metrics"])
+def _metrics(app: FastAPI, container: Container, requests: CollectorRegistry) -> None:
+    """The exposition of every metric at `/metrics`, `requests` (this app's requests by
+    route) included (for Prometheus; not for the public: the shipped nginx.conf does
+    not pass it through)."""
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"],
              openapi_extra=rule_doc(PUBLIC), summary="Prometheus metrics of this process",

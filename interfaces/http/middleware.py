@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids, body limits, and forwarded headers from trusted proxies."""
+"""ASGI middleware: the request envelope (request ids, body limits, request metrics),
+and forwarded headers from trusted proxies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable
+from typing import Protocol
 
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
@@ -43,15 +46,25 @@ def trust_proxies(app: FastAPI, proxies: list[str]) -> None:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class RequestEnvelope:
+    """What every HTTP request goes through, in one middleware layer (each layer
+    costs a coroutine and a wrapper around every message sent): its request id
+    (taken from `X-Request-ID` if safe, else generated; bound to every log line and
+    echoed in the response), the body limit for its path (`limit_for(path)`:
+    bytes, or None for no limit; 413 before or while reading) and, given
+    `metrics`, its count and latency by route template. A WebSocket gets its
+    request id only."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int | None] | None = None,
+                 metrics: RequestObserver | None = None) -> None:
+        self.app, self.limit_for, self.metrics = app, limit_for, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _VALID.match(given) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         clear_contextvars()  # every line logged for this request names it
@@ -59,67 +72,59 @@ class RequestIdMiddleware:
         if scope["type"] == "websocket":  # no response headers: every frame goes straight out
             await self.app(scope, receive, send)
             return
+        began, status = time.perf_counter(), 500
+        limit = self.limit_for(scope["path"]) if self.limit_for is not None else None
+        state = {"received": 0, "exceeded": False, "started": False}
 
-        async def send_with_id(message: Message) -> None:
+        async def enveloped_send(message: Message) -> None:
+            nonlocal status
+            if state["exceeded"]:  # the app answered a body it never finished reading
+                if message["type"] == "http.response.start" and not state["started"]:
+                    state["started"] = True
+                    status = 413
+                    await _too_large(send, limit or 0, request_id)
+                return
             if message["type"] == "http.response.start":
+                state["started"], status = True, message["status"]
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies over a per-path limit with 413, before or while reading.
-
-    `limit_for(path)` gives the limit in bytes, or None for no limit.
-    """
-
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int | None]) -> None:
-        self.app = app
-        self.limit_for = limit_for
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limit_for(scope["path"]) if scope["type"] == "http" else None
-        if limit is None:
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
-            return
-        state = {"received": 0, "exceeded": False, "started": False}
-
         async def counting_receive() -> Message:
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and limit is not None:
                 state["received"] += len(message.get("body", b""))
                 if state["received"] > limit:
                     state["exceeded"] = True
                     raise _BodyTooLarge
             return message
 
-        async def guarded_send(message: Message) -> None:
-            if state["exceeded"]:
-                if message["type"] == "http.response.start" and not state["started"]:
-                    state["started"] = True
-                    await _too_large(send, limit)
-                return
-            if message["type"] == "http.response.start":
-                state["started"] = True
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, guarded_send)
-        except _BodyTooLarge:
-            if not state["started"]:
-                await _too_large(send, limit)
+            declared = headers.get(b"content-length")
+            if (limit is not None and declared is not None and declared.isdigit()
+                    and int(declared) > limit):
+                status = 413
+                await _too_large(send, limit, request_id)
+                return
+            try:
+                await self.app(scope, counting_receive, enveloped_send)
+            except _BodyTooLarge:
+                if not state["started"]:
+                    status = 413
+                    await _too_large(send, limit or 0, request_id)
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe(scope, status, time.perf_counter() - began)
+
+
+class RequestObserver(Protocol):
+    def observe(self, scope: Scope, status: int, seconds: float) -> None: ...
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(send: Send, limit: int, request_id: str) -> None:
     body = json.dumps({
         "type": "https://sync2gear.dev/problems/content-too-large",
         "title": "Content Too Large", "status": 413,
@@ -127,5 +132,6 @@ async def _too_large(send: Send, limit: int) -> None:
     }).encode()
     await send({"type": "http.response.start", "status": 413, "headers": [
         (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode())]})
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode("latin-1"))]})
     await send({"type": "http.response.body", "body": body})

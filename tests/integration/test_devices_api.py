@@ -64,7 +64,7 @@ from infra.settings import Settings
 from interfaces.http import devices as devices_routes
 from interfaces.http import errors
 from interfaces.http.errors import install_error_handlers
-from interfaces.http.middleware import RequestIdMiddleware
+from interfaces.http.middleware import RequestEnvelope
 from projections.devices import DevicesProjection
 from tests.integration.accounts_helpers import (
     Account,
@@ -169,7 +169,7 @@ def build_app(parts: DevicesContainer) -> FastAPI:
     app = FastAPI()
     app.state.ports = parts
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestEnvelope)
     app.include_router(devices_routes.router)
     app.include_router(devices_routes.zones_pairing_router)
     return app

@@ -51,6 +51,23 @@ def test_a_missing_or_unsafe_request_id_is_replaced_by_a_generated_one(
     assert re.fullmatch(r"[0-9a-f]{32}", first) and first != second
 
 
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_json_body_over_the_limit_is_413_with_its_request_id(
+    client: TestClient, declared: bool
+) -> None:
+    owner = signup(client)
+    body = b'{"zone_id": "' + b"x" * (1024 * 1024 + 1) + b'"}'
+    headers = {**owner.auth, "Content-Type": "application/json", "X-Request-ID": "big-one"}
+    if declared:
+        response = client.post("/api/playback/next/", content=body, headers=headers)
+    else:  # chunked: no Content-Length; refused while it is read
+        response = client.post("/api/playback/next/", headers=headers,
+                               content=(body[i:i + 65536] for i in range(0, len(body), 65536)))
+    problem = assert_problem(response, 413)
+    assert "larger than the 1 MB limit" in problem["detail"]
+    assert response.headers["X-Request-ID"] == "big-one"
+
+
 def test_errors_carry_the_request_id_too(client: TestClient) -> None:
     response = client.get("/api/auth/me/", headers={"X-Request-ID": "failing-request"})
 
