@@ -36,8 +36,6 @@ class RedisLiveState:
     def publish_many(self, states: Sequence[tuple[str, int, dict[str, Any]]]) -> list[bool]:
         """Each (zone id, version, state) as `publish` does, in one round trip."""
         calls = [self._call(*s) for s in states]
-        if len(calls) == 1:
-            return [bool(self._script(keys=calls[0][0], args=calls[0][1]))]
         results = self._pipelined(calls)
         if any(isinstance(r, NoScriptError) for r in results):  # Redis restarted, say
             self._redis.script_load(_PUBLISH)
