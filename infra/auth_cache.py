@@ -31,7 +31,7 @@ class RedisAuthCache:
         except RedisError as e:
             self._warn("read", e)
             return [None] * len(keys)
-        return [json.loads(value) if value is not None else None for value in raw]
+        return _entries(raw)
 
     def put(self, key: str, value: dict[str, Any], *, ttl: int, only_if_absent: bool = False,
             strict: bool = False) -> None:
@@ -90,7 +90,7 @@ class AsyncAuthCacheReader:
             raw: list[Any] = await self._client().mget([self._prefix + k for k in keys])
         except RedisError:
             return [None] * len(keys)
-        return [json.loads(value) if value is not None else None for value in raw]
+        return _entries(raw)
 
     async def get_many_with(self, keys: Sequence[str], hash_key: str | None,
                             field: str) -> tuple[list[dict[str, Any] | None], bytes | None]:
@@ -105,11 +105,15 @@ class AsyncAuthCacheReader:
             answers: list[Any] = await pipe.execute()
         except RedisError:
             return [None] * len(keys), None
-        entries = [json.loads(value) if value is not None else None for value in answers[0]]
-        return entries, answers[1] if hash_key is not None else None
+        return _entries(answers[0]), answers[1] if hash_key is not None else None
 
     async def aclose(self) -> None:
         """Close this loop's client (the others went with their loops)."""
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+def _entries(raw: list[Any]) -> list[dict[str, Any] | None]:
+    """MGET's answer as cache entries (None where a key is missing)."""
+    return [json.loads(value) if value is not None else None for value in raw]
